@@ -1,0 +1,1 @@
+"""Accounts: agents, teams, roles, login sessions and API keys."""

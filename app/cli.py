@@ -1,0 +1,182 @@
+"""The `huitou` command line (Typer). Its commands and arguments are a contract (DESIGN.md)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from app.db import utc_now
+
+cli = typer.Typer(
+    help="Huitou (回头) — customer-service desk for e-commerce after-sales.", no_args_is_help=True
+)
+api_key_cli = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+cli.add_typer(api_key_cli, name="api-key")
+
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes.")] = 1,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
+) -> None:
+    """Run the web server (uvicorn)."""
+    import uvicorn
+
+    from app.config import SettingsError, get_settings
+
+    try:
+        get_settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        access_log=False,
+        proxy_headers=True,
+        log_level="warning",
+    )
+
+
+@cli.command()
+def migrate(revision: Annotated[str, typer.Option(help="Target revision.")] = "head") -> None:
+    """Apply database migrations (Alembic)."""
+    from app.migrations import upgrade
+
+    upgrade(revision=revision)
+    typer.echo(f"database at revision {revision}")
+
+
+@cli.command("create-user")
+def create_user(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    password: Annotated[str, typer.Option(help="At least 8 characters.")],
+    role: Annotated[str, typer.Option(help="agent | supervisor | admin")] = "agent",
+    team: Annotated[str | None, typer.Option(help="Team name; created if it does not exist.")] = None,
+    display_name: Annotated[str | None, typer.Option(help="Name shown in the desk.")] = None,
+) -> None:
+    """Create an agent, supervisor or admin."""
+    from app.accounts import service
+    from app.db import session_scope
+    from app.errors import DomainError
+
+    now = utc_now()
+    try:
+        with session_scope() as session:
+            if team and service.get_team_by_name(session, team) is None:
+                service.create_team(session, name=team, now=now)
+            agent = service.create_agent(
+                session,
+                username=username,
+                password=password,
+                role=role,
+                team=team,
+                display_name=display_name,
+                now=now,
+            )
+            typer.echo(f"created {agent.role} {agent.username} (id {agent.id})")
+    except DomainError as exc:
+        _fail(exc.english())
+
+
+@api_key_cli.command("create")
+def api_key_create(
+    name: Annotated[str, typer.Option(help="What the key is for.")],
+    scope: Annotated[str, typer.Option(help="read | write | admin")] = "read",
+) -> None:
+    """Create an API key; the key alone is printed on the last line."""
+    from app.accounts import service
+    from app.db import session_scope
+    from app.errors import DomainError
+
+    try:
+        with session_scope() as session:
+            created = service.create_api_key(session, name=name, scope=scope, now=utc_now())
+            err.print(f"API key {created.key.id} ({created.key.scope}) created; it is shown once:")
+    except DomainError as exc:
+        _fail(exc.english())
+    typer.echo(created.secret)
+
+
+@api_key_cli.command("list")
+def api_key_list() -> None:
+    """List API keys (never their secrets)."""
+    from app.accounts import service
+    from app.db import session_scope
+
+    table = Table("id", "name", "prefix", "scope", "created", "last used", "revoked")
+    with session_scope(write=False) as session:
+        for key in service.get_all_api_keys(session):
+            table.add_row(
+                str(key.id),
+                key.name,
+                f"hk_{key.prefix}_…",
+                key.scope,
+                key.created_at.isoformat(timespec="seconds"),
+                key.last_used_at.isoformat(timespec="seconds") if key.last_used_at else "—",
+                key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "—",
+            )
+    Console().print(table)
+
+
+@api_key_cli.command("revoke")
+def api_key_revoke(
+    key_id: Annotated[int, typer.Argument(help="The key's id (see `huitou api-key list`).")],
+) -> None:
+    """Revoke an API key at once."""
+    from app.accounts import service
+    from app.db import session_scope
+    from app.errors import DomainError
+
+    try:
+        with session_scope() as session:
+            key = service.require_api_key(session, key_id)
+            service.revoke_api_key(session, key, now=utc_now())
+    except DomainError as exc:
+        _fail(exc.english())
+    typer.echo(f"revoked API key {key_id}")
+
+
+@cli.command("seed-demo")
+def seed_demo(
+    customers: Annotated[int, typer.Option(min=0, max=10_000_000, help="Buyers to create.")] = 200,
+    orders: Annotated[int, typer.Option(min=0, max=50_000_000, help="Orders to create.")] = 600,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 42,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when demo data exists.")] = False,
+) -> None:
+    """Fill the database with realistic, deterministic demo data (Chinese buyers via Faker zh_CN)."""
+    from app.demo import DemoSizes, has_demo_data, seed_all
+
+    if orders and not customers:
+        _fail("--orders needs at least one customer (--customers)")
+    if if_empty and has_demo_data():
+        typer.echo("demo data already present; nothing to do")
+        return
+    seed_all(DemoSizes(customers=customers, orders=orders), seed=seed, now=utc_now())
+
+
+def main() -> None:
+    try:
+        cli()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Settings, read from the environment with the HUITOU_ prefix (pydantic-settings)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET_KEY = "dev-insecure-secret-change-me"  # noqa: S105 - the placeholder production refuses
+PLACEHOLDER_SECRETS = {"", DEV_SECRET_KEY, "changeme", "change-me", "secret", "changethis"}
+SUPPORTED_LOCALES = ("zh_CN", "en")
+
+
+class SettingsError(RuntimeError):
+    """Configuration that must stop start-up, with a message naming what to set."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUITOU_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'huitou.db'}"
+    secret_key: str = DEV_SECRET_KEY
+    base_url: str = "http://127.0.0.1:8000"
+    default_locale: str = "zh_CN"
+    default_timezone: str = "Asia/Shanghai"
+    session_max_age_seconds: int = 12 * 3600
+    login_max_failures_per_username: int = 5
+    login_max_failures_per_client: int = 20
+    login_throttle_window_seconds: int = 15 * 60
+    db_pool_size: int = 5
+    db_max_overflow: int = 10
+    log_level: str = "INFO"
+
+    @field_validator("default_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        normalized = value.replace("-", "_")
+        if normalized not in SUPPORTED_LOCALES:
+            raise ValueError(f"HUITOU_DEFAULT_LOCALE must be one of {', '.join(SUPPORTED_LOCALES)}")
+        return normalized
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"HUITOU_DEFAULT_TIMEZONE {value!r} is not an IANA time zone") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalize_database_url(cls, value: str) -> str:
+        # Accept the URLs people paste (postgres://, postgresql://) and use psycopg 3.
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret_in_production(self) -> Settings:
+        if self.environment == "production" and (
+            self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < 32
+        ):
+            raise SettingsError(
+                "HUITOU_SECRET_KEY is missing or a placeholder. In production set HUITOU_SECRET_KEY "
+                "to a random value of at least 32 characters, e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.default_timezone)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

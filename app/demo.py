@@ -1,0 +1,124 @@
+"""`huitou seed-demo`: deterministic, realistic demo data, step by step per domain, in batches.
+
+Each domain contributes a step (a function of the shared DemoContext); steps run in order and
+see what earlier steps created (ids, in ctx.ids).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from faker import Faker
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlmodel import Session, select
+
+from app.accounts import service as accounts
+from app.accounts.models import Agent, Role
+from app.db import session_scope
+
+DEMO_PASSWORDS = {"admin": "huitou-admin", "supervisor": "huitou-super", "agent": "huitou-agent"}
+DEMO_ACCOUNTS = (
+    # username, display name, role, team
+    ("admin", "管理员", Role.admin, None),
+    ("zhuguan", "王主管", Role.supervisor, "售后"),
+    ("xiaomei", "小美", Role.agent, "售前"),
+    ("xiaoli", "小李", Role.agent, "售后"),
+)
+DEMO_TEAMS = (
+    ("售前", "Pre-sale questions and bargaining"),
+    ("售后", "After-sales and shipping"),
+    ("回访", "Revisits"),
+)
+BATCH = 5_000
+
+
+@dataclass(frozen=True)
+class DemoSizes:
+    customers: int = 200
+    orders: int = 600
+
+
+@dataclass
+class DemoContext:
+    session: Session
+    sizes: DemoSizes
+    rng: random.Random
+    faker: Faker
+    now: datetime
+    progress: Progress
+    ids: dict[str, Any] = field(default_factory=dict)
+
+    def insert_batches(self, table: sa.Table, rows: Iterable[dict[str, Any]], total: int, label: str) -> None:
+        """Insert rows in batches of BATCH with a progress bar (executemany, no ORM objects)."""
+        task = self.progress.add_task(label, total=total)
+        for chunk in chunked(rows, BATCH):
+            self.session.execute(sa.insert(table), chunk)
+            self.progress.advance(task, len(chunk))
+
+
+def chunked(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def seed_accounts(ctx: DemoContext) -> None:
+    session, now = ctx.session, ctx.now
+    for name, description in DEMO_TEAMS:
+        if accounts.get_team_by_name(session, name) is None:
+            accounts.create_team(session, name=name, description=description, now=now)
+    for username, display, role, team in DEMO_ACCOUNTS:
+        if accounts.get_agent_by_username(session, username) is None:
+            accounts.create_agent(
+                session,
+                username=username,
+                password=DEMO_PASSWORDS[role.value],
+                role=role,
+                display_name=display,
+                team=team,
+                now=now,
+            )
+    ctx.ids["agents"] = [a.id for a in session.exec(select(Agent).where(Agent.role == Role.agent))]
+
+
+SeedStep = Callable[[DemoContext], None]
+SEED_STEPS: list[SeedStep] = [seed_accounts]
+
+
+def has_demo_data() -> bool:
+    """True once anyone can log in: the first run of ./scripts/run.sh seeds, later runs do not."""
+    with session_scope(write=False) as session:
+        return session.exec(select(sa.func.count()).select_from(Agent)).one() > 0
+
+
+def seed_all(sizes: DemoSizes, *, seed: int, now: datetime, steps: list[SeedStep] | None = None) -> None:
+    faker = Faker("zh_CN")
+    faker.seed_instance(seed)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=False,
+    )
+    with progress, session_scope() as session:
+        ctx = DemoContext(
+            session=session, sizes=sizes, rng=random.Random(seed), faker=faker, now=now, progress=progress
+        )
+        for step in steps or SEED_STEPS:
+            step(ctx)
+            session.flush()
+
+
+def demo_logins() -> list[tuple[str, str, str]]:
+    return [(username, DEMO_PASSWORDS[role.value], role.value) for username, _, role, _ in DEMO_ACCOUNTS]

@@ -1,0 +1,1 @@
+"""The web shell's own pages: the workbench home and the settings hub."""

@@ -1,0 +1,157 @@
+"""create_app(): routers, static files, middleware, exception handlers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app import __version__
+from app.accounts import api as accounts_api
+from app.accounts import views as accounts_views
+from app.accounts.security import SessionMiddleware
+from app.config import get_settings
+from app.db import get_engine
+from app.errors import Unavailable, install_error_handlers, render_domain_error
+from app.home import views as home_views
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+
+access_log = logging.getLogger("huitou.access")
+
+SECURITY_HEADERS = {
+    # Only our own (vendored) scripts and styles; no inline script, no framing.
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line, with the extra fields a record carries."""
+
+    RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload = {"level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        payload.update({k: v for k, v in record.__dict__.items() if k not in self.RESERVED})
+        if record.exc_info:
+            payload["exc"] = self.formatException(record.exc_info)
+        return json.dumps(payload, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: str) -> None:
+    root = logging.getLogger()
+    if any(isinstance(h.formatter, JsonLogFormatter) for h in root.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLogFormatter())
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+class RequestContextMiddleware:
+    """A request id on every request and response, one structured log line each, security headers.
+
+    Only the path is logged, never the query string or body: they can hold buyer data.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = request_id
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            state = scope.get("state", {})
+            agent = state.get("agent")
+            access_log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status["code"],
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "agent_id": getattr(agent, "id", None),
+                },
+            )
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="Huitou API",
+        version=__version__,
+        description=(
+            "Huitou (回头) — customer-service desk for e-commerce after-sales and buyer follow-up. "
+            "Authenticate with `Authorization: Bearer <API key>`; errors are "
+            '`{"error": code, "detail": message}`.'
+        ),
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+
+    @app.exception_handler(sa.exc.OperationalError)
+    @app.exception_handler(sa.exc.InterfaceError)
+    async def _database_unavailable(request: Request, exc: Exception) -> Response:
+        logging.getLogger("huitou.db").error("database unavailable: %s", type(exc).__name__)
+        return render_domain_error(request, Unavailable("The database is unavailable; try again shortly."))
+
+    app.add_middleware(SessionMiddleware)
+    app.add_middleware(RequestContextMiddleware)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/healthz", tags=["health"], summary="Database reachability")
+    def healthz() -> JSONResponse:
+        try:
+            with get_engine().connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any failure means not healthy
+            return JSONResponse({"status": "unavailable", "reason": f"database: {type(exc).__name__}"}, 503)
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    routers = [accounts_views.router, accounts_api.router, home_views.router]
+    for router in routers:
+        app.include_router(router)
+    # The navigation shows a page once its domain registered it (app.web.nav_items).
+    app.state.page_paths = {
+        route.path for router in routers for route in router.routes if hasattr(route, "path")
+    }
+    return app

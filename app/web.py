@@ -1,0 +1,173 @@
+"""Template rendering: a full page, or the partial when htmx asks; redirects; formatting filters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from babel.dates import format_datetime as babel_format_datetime
+from babel.numbers import format_currency
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from app import __version__
+from app.config import get_settings
+from app.errors import is_htmx
+from app.i18n import LOCALE_LABELS, N_, current_locale, gettext, ngettext
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+    autoescape=jinja2.select_autoescape(("html", "xml")),
+    extensions=["jinja2.ext.i18n"],
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates = Jinja2Templates(env=_env)
+templates.env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+templates.env.globals["_"] = gettext
+templates.env.globals["app_version"] = __version__
+templates.env.globals["locale_labels"] = LOCALE_LABELS
+
+
+def _babel_locale() -> str:
+    return current_locale.get()
+
+
+def format_money(amount: Decimal | None, currency: str = "CNY") -> str:
+    if amount is None:
+        return "—"
+    return format_currency(amount, currency, locale=_babel_locale())
+
+
+def format_time(value: datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
+    if value is None:
+        return "—"
+    zone = ZoneInfo(tz or get_settings().default_timezone)
+    return babel_format_datetime(value.astimezone(zone), format=fmt, locale=_babel_locale())
+
+
+def role_label(role: Any) -> str:
+    labels = {"agent": gettext("Agent"), "supervisor": gettext("Supervisor"), "admin": gettext("Admin")}
+    return labels.get(str(getattr(role, "value", role)), str(role))
+
+
+templates.env.filters["money"] = format_money
+templates.env.globals["role_label"] = role_label
+templates.env.filters["localtime"] = format_time
+
+
+def _context(request: Request, context: dict[str, Any]) -> dict[str, Any]:
+    session = getattr(request.state, "session", None)
+    base = {
+        "request": request,
+        "agent": getattr(request.state, "agent", None),
+        "csrf_token": session.csrf_token if session is not None else "",
+        "locale": current_locale.get(),
+        "flash": session.pop("flash", None) if session is not None else None,
+    }
+    base.update(context)
+    return base
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    partial: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The page, or — for an htmx request when a partial is named — just that fragment."""
+    name = partial if (partial and is_htmx(request)) else template
+    response = templates.TemplateResponse(
+        request, name, _context(request, context or {}), status_code=status_code, headers=headers
+    )
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def redirect(request: Request, url: str, *, flash: str | None = None) -> Response:
+    """After a successful POST: a 303 for plain forms, HX-Redirect for htmx."""
+    if flash:
+        session = getattr(request.state, "session", None)
+        if session is not None:
+            session["flash"] = flash
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+def render_error(request: Request, *, status: int, detail: str, fields: dict[str, str]) -> HTMLResponse:
+    if is_htmx(request):
+        # Swapped into the page's error area; htmx is configured to swap 4xx/5xx responses.
+        return render(
+            request,
+            "components/_error.html",
+            {"status": status, "detail": detail, "fields": fields},
+            status_code=status,
+            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
+        )
+    return render(
+        request,
+        "errors/error.html",
+        {"status": status, "detail": detail, "fields": fields},
+        status_code=status,
+    )
+
+
+# --- navigation ------------------------------------------------------------------------------
+# (path, English msgid, least role). An entry shows once its domain has registered the page.
+NAV = (
+    ("/", N_("Queues"), "agent"),
+    ("/customers", N_("Customers"), "agent"),
+    ("/orders", N_("Orders"), "agent"),
+    ("/phrasing", N_("Phrasing"), "agent"),
+    ("/reports", N_("Metrics"), "supervisor"),
+    ("/settings", N_("Settings"), "agent"),
+)
+SETTINGS_LINKS = (
+    ("/settings/accounts", N_("Agents, teams and API keys"), "admin"),
+    ("/settings/stores", N_("Stores"), "admin"),
+    ("/settings/webhooks", N_("Webhooks"), "admin"),
+    ("/settings/followups", N_("Follow-up rules"), "supervisor"),
+)
+_RANK = {"agent": 1, "supervisor": 2, "admin": 3}
+
+
+def _registered_paths(request: Request) -> set[str]:
+    return getattr(request.app.state, "page_paths", set())
+
+
+def _links(request: Request, agent: Any, entries: tuple[tuple[str, str, str], ...]) -> list[dict[str, Any]]:
+    paths = _registered_paths(request)
+    rank = _RANK.get(str(getattr(agent, "role", "agent")), 1)
+    current = request.url.path
+    return [
+        {
+            "path": path,
+            "label": gettext(label),
+            "active": current == path or (path != "/" and current.startswith(path + "/")),
+        }
+        for path, label, least in entries
+        if path in paths and rank >= _RANK[least]
+    ]
+
+
+def nav_items(request: Request, agent: Any) -> list[dict[str, Any]]:
+    return _links(request, agent, NAV)
+
+
+def settings_links(request: Request, agent: Any) -> list[dict[str, Any]]:
+    return _links(request, agent, SETTINGS_LINKS)
+
+
+templates.env.globals["nav_items"] = nav_items
+templates.env.globals["settings_links"] = settings_links
