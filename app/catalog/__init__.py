@@ -1,0 +1,1 @@
+"""Catalog: products with list price, floor price and care tips."""

@@ -1,0 +1,1 @@
+"""Customers: buyer profiles (客户档案), consent and opt-out, masking, export and erasure."""

@@ -1,0 +1,1 @@
+"""Integrations: stores, inbound webhooks (Shopify, WooCommerce, Standard Webhooks), outbound webhooks."""

@@ -1,0 +1,1 @@
+"""Orders: line items, shipments, the order lifecycle state machine and its timeline."""

@@ -1,0 +1,1 @@
+"""Presale: inquiries (询单) and bargaining rounds (议价) against the floor price."""

@@ -1,0 +1,1 @@
+"""Reviews: buyer reviews from storefronts (and, later, CSAT survey responses)."""
