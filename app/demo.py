@@ -6,6 +6,7 @@ see what earlier steps created (ids, in ctx.ids).
 
 from __future__ import annotations
 
+import importlib
 import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -92,7 +93,27 @@ def seed_accounts(ctx: DemoContext) -> None:
 
 
 SeedStep = Callable[[DemoContext], None]
-SEED_STEPS: list[SeedStep] = [seed_accounts]
+# Each domain seeds in its own `demo.py`; later steps use the ids earlier ones put in ctx.ids:
+#   store_ids: list[int]; products: list[dict] (id, store_id, sku, title, category, list_price,
+#   floor_price); customers: list[tuple[int, int]] (customer id, store id); agents: list[int];
+#   orders: list[tuple[int, int, int, str]] (order id, customer id, store id, stage).
+SEED_STEPS: list[SeedStep | str] = [
+    seed_accounts,
+    "app.integrations.demo:seed",
+    "app.catalog.demo:seed",
+    "app.customers.demo:seed",
+    "app.orders.demo:seed",
+    "app.presale.demo:seed",
+    "app.aftersales.demo:seed",
+    "app.reviews.demo:seed",
+]
+
+
+def _step(step: SeedStep | str) -> SeedStep:
+    if callable(step):
+        return step
+    module, _, name = step.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def has_demo_data() -> bool:
@@ -101,7 +122,7 @@ def has_demo_data() -> bool:
         return session.exec(select(sa.func.count()).select_from(Agent)).one() > 0
 
 
-def seed_all(sizes: DemoSizes, *, seed: int, now: datetime, steps: list[SeedStep] | None = None) -> None:
+def seed_all(sizes: DemoSizes, *, seed: int, now: datetime, steps: list[SeedStep | str] | None = None) -> None:
     faker = Faker("zh_CN")
     faker.seed_instance(seed)
     progress = Progress(
@@ -116,7 +137,7 @@ def seed_all(sizes: DemoSizes, *, seed: int, now: datetime, steps: list[SeedStep
             session=session, sizes=sizes, rng=random.Random(seed), faker=faker, now=now, progress=progress
         )
         for step in steps or SEED_STEPS:
-            step(ctx)
+            _step(step)(ctx)
             session.flush()
 
 

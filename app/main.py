@@ -19,6 +19,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import __version__
 from app.accounts import api as accounts_api
 from app.accounts import views as accounts_views
+from app.aftersales import api as aftersales_api
+from app.aftersales import views as aftersales_views
+from app.audit import api as audit_api
+from app.audit import views as audit_views
+from app.catalog import api as catalog_api
+from app.catalog import views as catalog_views
+from app.customers import api as customers_api
+from app.customers import views as customers_views
+from app.orders import api as orders_api
+from app.orders import views as orders_views
+from app.presale import api as presale_api
+from app.presale import views as presale_views
+from app.reviews import api as reviews_api
+from app.reviews import views as reviews_views
 from app.accounts.security import SessionMiddleware
 from app.config import get_settings
 from app.db import get_engine
@@ -147,7 +161,25 @@ def create_app() -> FastAPI:
             return JSONResponse({"status": "unavailable", "reason": f"database: {type(exc).__name__}"}, 503)
         return JSONResponse({"status": "ok", "version": __version__})
 
-    routers = [accounts_views.router, accounts_api.router, home_views.router]
+    routers = [
+        accounts_views.router,
+        accounts_api.router,
+        home_views.router,
+        customers_views.router,
+        customers_api.router,
+        catalog_views.router,
+        catalog_api.router,
+        presale_views.router,
+        presale_api.router,
+        orders_views.router,
+        orders_api.router,
+        aftersales_views.router,
+        aftersales_api.router,
+        reviews_views.router,
+        reviews_api.router,
+        audit_views.router,
+        audit_api.router,
+    ]
     for router in routers:
         app.include_router(router)
     # The navigation shows a page once its domain registered it (app.web.nav_items).

@@ -59,3 +59,61 @@ def login(client: TestClient, agent: Agent, password: str = PASSWORD) -> str:
 
 def bearer(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
+
+
+# --- sales lifecycle records (plain rows; domain tests use the services they test) ------------
+from decimal import Decimal  # noqa: E402
+
+from app.catalog.models import Product  # noqa: E402
+from app.customers.models import Customer  # noqa: E402
+from app.integrations import service as stores  # noqa: E402
+from app.integrations.models import Store  # noqa: E402
+
+
+def make_store(db: Session, **overrides) -> Store:
+    values = {"slug": f"store-{next(_seq)}", "platform": "standard", "now": T0} | overrides
+    return stores.create_store(db, **values)
+
+
+def make_product(db: Session, store: Store | None = None, **overrides) -> Product:
+    store = store or make_store(db)
+    n = next(_seq)
+    values = {
+        "store_id": store.id,
+        "sku": f"SKU-{n}",
+        "title": f"明前龙井 {n}",
+        "category": "绿茶",
+        "currency": store.currency,
+        "list_price": Decimal("199.00"),
+        "floor_price": Decimal("159.00"),
+        "care_tips": "密封冷藏，避光防潮。",
+        "created_at": T0,
+        "updated_at": T0,
+    } | overrides
+    product = Product(**values)
+    db.add(product)
+    db.flush()
+    return product
+
+
+def make_customer(db: Session, store: Store | None = None, **overrides) -> Customer:
+    store = store or make_store(db)
+    n = next(_seq)
+    values = {
+        "store_id": store.id,
+        "external_id": f"c{n}",
+        "nickname": f"买家{n}",
+        "name": "张三",
+        "phone": "13812345678",
+        "email": f"buyer{n}@example.cn",
+        "province": "浙江省",
+        "city": "杭州市",
+        "district": "西湖区",
+        "street": "文三路 100 号 5 幢 301",
+        "created_at": T0,
+        "updated_at": T0,
+    } | overrides
+    customer = Customer(**values)
+    db.add(customer)
+    db.flush()
+    return customer
