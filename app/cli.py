@@ -63,6 +63,24 @@ def migrate(revision: Annotated[str, typer.Option(help="Target revision.")] = "h
     typer.echo(f"database at revision {revision}")
 
 
+@cli.command()
+def dispatch(
+    once: Annotated[bool, typer.Option("--once", help="Handle what is due now, then exit.")] = False,
+    interval: Annotated[float, typer.Option(min=0.5, max=3600, help="Seconds between cycles.")] = 5.0,
+) -> None:
+    """Run the background worker: automatic confirmation, follow-ups, outbound deliveries."""
+    from app.config import get_settings
+    from app.dispatch import run_forever, run_once
+    from app.main import configure_logging
+
+    configure_logging(get_settings().log_level)
+    if once:
+        for job, count in run_once(utc_now()).items():
+            typer.echo(f"{job}: {count}")
+        return
+    run_forever(interval)
+
+
 @cli.command("create-user")
 def create_user(
     username: Annotated[str, typer.Argument(help="Login name.")],

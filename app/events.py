@@ -21,6 +21,10 @@ SUBSCRIBERS: dict[str, list[str]] = {
     "order.created": ["app.customers.service:on_order_changed", "app.presale.service:on_order_created"],
     # payload: order, from_stage, to_stage
     "order.stage_changed": ["app.customers.service:on_order_changed"],
+    # payload: order, amount (a refund recorded on the order, partial or full)
+    "order.refunded": ["app.customers.service:on_order_changed"],
+    # payload: order, shipment (a carrier status such as failure / attempted_delivery / delayed)
+    "shipment.exception": [],
     # payload: review. A rating of 2 or less must open a 差评处理 ticket: the tickets domain subscribes here.
     "review.posted": [],
     # payload: approval

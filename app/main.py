@@ -19,25 +19,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import __version__
 from app.accounts import api as accounts_api
 from app.accounts import views as accounts_views
+from app.accounts.security import SessionMiddleware
 from app.aftersales import api as aftersales_api
 from app.aftersales import views as aftersales_views
 from app.audit import api as audit_api
 from app.audit import views as audit_views
 from app.catalog import api as catalog_api
 from app.catalog import views as catalog_views
+from app.config import get_settings
 from app.customers import api as customers_api
 from app.customers import views as customers_views
+from app.db import get_engine
+from app.errors import Unavailable, install_error_handlers, render_domain_error
+from app.home import views as home_views
 from app.orders import api as orders_api
 from app.orders import views as orders_views
 from app.presale import api as presale_api
 from app.presale import views as presale_views
 from app.reviews import api as reviews_api
 from app.reviews import views as reviews_views
-from app.accounts.security import SessionMiddleware
-from app.config import get_settings
-from app.db import get_engine
-from app.errors import Unavailable, install_error_handlers, render_domain_error
-from app.home import views as home_views
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")

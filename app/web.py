@@ -58,7 +58,25 @@ def role_label(role: Any) -> str:
     return labels.get(str(getattr(role, "value", role)), str(role))
 
 
+def actor_label(actor_type: Any) -> str:
+    labels = {
+        "agent": gettext("Agent"),
+        "storefront": gettext("Storefront"),
+        "system": gettext("System"),
+        "api_key": gettext("API key"),
+    }
+    return labels.get(str(getattr(actor_type, "value", actor_type)), str(actor_type))
+
+
+def stage_label(stage: Any) -> str:
+    from app.orders.lifecycle import STAGE_LABELS, Stage
+
+    return gettext(STAGE_LABELS[Stage(stage)])
+
+
 templates.env.filters["money"] = format_money
+templates.env.globals["actor_label"] = actor_label
+templates.env.globals["stage_label"] = stage_label
 templates.env.globals["role_label"] = role_label
 templates.env.filters["localtime"] = format_time
 
