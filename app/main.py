@@ -32,6 +32,9 @@ from app.customers import views as customers_views
 from app.db import get_engine
 from app.errors import Unavailable, install_error_handlers, render_domain_error
 from app.home import views as home_views
+from app.integrations import api as integrations_api
+from app.integrations import views as integrations_views
+from app.integrations import webhooks as integrations_webhooks
 from app.orders import api as orders_api
 from app.orders import views as orders_views
 from app.presale import api as presale_api
@@ -179,6 +182,9 @@ def create_app() -> FastAPI:
         reviews_api.router,
         audit_views.router,
         audit_api.router,
+        integrations_views.router,
+        integrations_api.router,
+        integrations_webhooks.router,
     ]
     for router in routers:
         app.include_router(router)
