@@ -147,6 +147,11 @@ NAV = (
     ("/", N_("Queues"), "agent"),
     ("/customers", N_("Customers"), "agent"),
     ("/orders", N_("Orders"), "agent"),
+    ("/inquiries", N_("Inquiries"), "agent"),
+    ("/cases", N_("After-sales"), "agent"),
+    ("/reviews", N_("Reviews"), "agent"),
+    ("/catalog", N_("Catalog"), "agent"),
+    ("/approvals", N_("Approvals"), "supervisor"),
     ("/phrasing", N_("Phrasing"), "agent"),
     ("/reports", N_("Metrics"), "supervisor"),
     ("/settings", N_("Settings"), "agent"),
@@ -156,6 +161,8 @@ SETTINGS_LINKS = (
     ("/settings/stores", N_("Stores"), "admin"),
     ("/settings/webhooks", N_("Webhooks"), "admin"),
     ("/settings/followups", N_("Follow-up rules"), "supervisor"),
+    ("/settings/revisits", N_("Revisit plans"), "supervisor"),
+    ("/settings/audit", N_("Audit log"), "supervisor"),
 )
 _RANK = {"agent": 1, "supervisor": 2, "admin": 3}
 

@@ -40,3 +40,42 @@ def mask_email(email: str) -> str:
 
 def mask_street(street: str) -> str:
     return "****" if street else ""
+
+
+def customer_view(customer: Any, viewer: Any) -> Any:
+    """The read model of `customer` for `viewer` (an Agent or an ApiKey): masked unless sees_whole_pii."""
+    from app.customers.schemas import CustomerRead  # late import: schemas is heavier than this module
+
+    whole = sees_whole_pii(viewer)
+    district = customer.district if whole else ""
+    street = customer.street if whole else mask_street(customer.street)
+    parts = [customer.province, customer.city] + ([customer.district, customer.street] if whole else [])
+    return CustomerRead(
+        id=customer.id,
+        store_id=customer.store_id,
+        external_id=customer.external_id,
+        nickname=customer.nickname,
+        name=customer.name,
+        phone=customer.phone if whole else mask_phone(customer.phone),
+        email=customer.email if whole else mask_email(customer.email),
+        province=customer.province,
+        city=customer.city,
+        district=district,
+        street=street,
+        address="".join(p for p in parts if p),
+        tags=list(customer.tags or []),
+        vip_level=customer.vip_level,
+        notes=customer.notes,
+        marketing_consent=customer.marketing_consent,
+        consent_at=customer.consent_at,
+        opted_out_at=customer.opted_out_at,
+        orders_count=customer.orders_count,
+        total_spent=customer.total_spent,
+        refunds_count=customer.refunds_count,
+        refunded_total=customer.refunded_total,
+        last_order_at=customer.last_order_at,
+        erased_at=customer.erased_at,
+        masked=not whole,
+        created_at=customer.created_at,
+        updated_at=customer.updated_at,
+    )
