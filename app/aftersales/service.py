@@ -18,7 +18,6 @@ from app.aftersales.lifecycle import CaseKind, CaseReason, CaseState
 from app.aftersales.models import AftersalesCase, CaseHistoryEntry
 from app.audit.models import Approval
 from app.audit.service import Actor
-from app.db import utc_now
 from app.errors import Conflict, InvalidInput, NotFound
 from app.events import emit
 from app.integrations.models import Store
@@ -144,11 +143,11 @@ def case_view(session: Session, case: AftersalesCase, *, now: datetime) -> CaseV
     return case_views(session, [case], now=now)[0]
 
 
-def cases_for_customer(session: Session, customer_id: int, *, now: datetime | None = None) -> list[CaseView]:
+def cases_for_customer(session: Session, customer_id: int, *, now: datetime) -> list[CaseView]:
     """A buyer's cases, newest first. `now` decides overdue highlighting (the caller's clock)."""
     query = select(AftersalesCase).where(AftersalesCase.customer_id == customer_id)
     cases = list(session.exec(query.order_by(AftersalesCase.requested_at.desc(), AftersalesCase.id.desc())))
-    return case_views(session, cases, now=utc_now(now))
+    return case_views(session, cases, now=now)
 
 
 def cases_for_order(session: Session, order_id: int, *, now: datetime) -> list[CaseView]:

@@ -5,18 +5,20 @@ A read-only composition of other domains' read functions; it changes nothing.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
+from app.aftersales import service as aftersales
 from app.customers.masking import customer_view
 from app.customers.schemas import CustomerRead
 from app.customers.service import CustomerFilters, list_customers, require_customer
 from app.integrations import service as stores
 from app.orders import service as orders
 from app.presale import service as presale
+from app.reviews import service as reviews
 
 
 @dataclass
@@ -28,33 +30,15 @@ class CustomerStory:
     reviews: list[Any] = field(default_factory=list)
 
 
-# Not landed yet when this page was written (aftersales, reviews): looked up lazily so the page
-# works meanwhile. TEMPORARY — replace with direct imports like orders and presale once they exist.
-PENDING_SECTIONS = (
-    ("cases", "app.aftersales.service", "cases_for_customer"),
-    ("reviews", "app.reviews.service", "reviews_for_customer"),
-)
-
-
-def _pending_section(session: Session, module: str, function: str, customer_id: int) -> list[Any]:
-    try:
-        loaded = importlib.import_module(module)
-    except ImportError:
-        return []
-    read = getattr(loaded, function, None)
-    return list(read(session, customer_id)) if read is not None else []
-
-
-def customer_story(session: Session, customer_id: int, *, viewer: Any) -> CustomerStory:
+def customer_story(session: Session, customer_id: int, *, viewer: Any, now: datetime) -> CustomerStory:
     customer = require_customer(session, customer_id)
-    story = CustomerStory(
+    return CustomerStory(
         customer=customer_view(customer, viewer),
         orders=orders.order_cards_for_customer(session, customer.id),
         inquiries=presale.inquiry_cards_for_customer(session, customer.id),
+        cases=aftersales.cases_for_customer(session, customer.id, now=now),
+        reviews=reviews.reviews_for_customer(session, customer.id),
     )
-    for attribute, module, function in PENDING_SECTIONS:
-        setattr(story, attribute, _pending_section(session, module, function, customer.id))
-    return story
 
 
 def customer_panel(session: Session, customer_id: int, *, viewer: Any) -> CustomerRead:

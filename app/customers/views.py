@@ -73,7 +73,9 @@ def export_csv(
 @router.get("/customers/{customer_id}")
 def customer_page(request: Request, session: SessionDep, agent: CurrentAgent, customer_id: int) -> Response:
     return render(
-        request, "customers/detail.html", {"story": story.customer_story(session, customer_id, viewer=agent)}
+        request,
+        "customers/detail.html",
+        {"story": story.customer_story(session, customer_id, viewer=agent, now=utc_now())},
     )
 
 

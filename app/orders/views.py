@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from app.accounts.deps import CurrentAgent, verify_csrf
+from app.aftersales import service as aftersales
 from app.audit.service import Actor
 from app.customers import service as customers
 from app.db import SessionDep, utc_now
@@ -42,7 +43,9 @@ def order_list(
     cursor: str | None = None,
 ) -> Response:
     store_id = stores.require_store(session, store).id if store else None
-    rows = service.list_orders(session, cursor=cursor, limit=50, store_id=store_id, stage=_stage_filter(stage), q=q)
+    rows = service.list_orders(
+        session, cursor=cursor, limit=50, store_id=store_id, stage=_stage_filter(stage), q=q
+    )
     return render(
         request,
         "orders/list.html",
@@ -61,7 +64,13 @@ def _order_page_context(session: SessionDep, order_id: int, agent) -> dict:
     order = service.require_order(session, order_id)
     card = service.order_card(session, order)
     customer = customers.require_customer(session, order.customer_id)
-    return {"card": card, "customer": customers.customer_view(customer, agent), "stage_labels": STAGE_LABELS}
+    return {
+        "card": card,
+        "order": order,
+        "customer": customers.customer_view(customer, agent),
+        "cases": aftersales.cases_for_order(session, order.id, now=utc_now()),
+        "stage_labels": STAGE_LABELS,
+    }
 
 
 @router.get("/orders/{order_id}")
