@@ -16,6 +16,10 @@ cli = typer.Typer(
 )
 api_key_cli = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 cli.add_typer(api_key_cli, name="api-key")
+store_cli = typer.Typer(help="Storefronts and their webhook signing secrets.", no_args_is_help=True)
+cli.add_typer(store_cli, name="store")
+webhooks_cli = typer.Typer(help="The inbound webhook inbox.", no_args_is_help=True)
+cli.add_typer(webhooks_cli, name="webhooks")
 
 err = Console(stderr=True)
 
@@ -78,7 +82,7 @@ def dispatch(
         for job, count in run_once(utc_now()).items():
             typer.echo(f"{job}: {count}")
         return
-    run_forever(interval)
+    run_forever(utc_now, interval)
 
 
 @cli.command("create-user")
@@ -187,6 +191,83 @@ def seed_demo(
         typer.echo("demo data already present; nothing to do")
         return
     seed_all(DemoSizes(customers=customers, orders=orders), seed=seed, now=utc_now())
+
+
+@store_cli.command("add")
+def store_add(
+    slug: Annotated[str, typer.Option(help="Short name used in the webhook URL.")],
+    platform: Annotated[str, typer.Option(help="shopify | woocommerce | standard")],
+    secret: Annotated[
+        str | None, typer.Option(help="The signing secret (whsec_… for standard); generated when omitted.")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    timezone: Annotated[str, typer.Option(help="IANA time zone.")] = "Asia/Shanghai",
+    currency: Annotated[str, typer.Option(help="ISO 4217 code.")] = "CNY",
+) -> None:
+    """Add a store; its webhook URL is printed, and a generated secret alone on the last line."""
+    from app.config import get_settings
+    from app.db import session_scope
+    from app.errors import DomainError
+    from app.integrations import service
+
+    try:
+        with session_scope() as session:
+            store, plain = service.create_store_with_secret(
+                session,
+                slug=slug,
+                platform=platform,
+                name=name,
+                timezone=timezone,
+                currency=currency,
+                secret=secret,
+                now=utc_now(),
+            )
+            base = get_settings().base_url.rstrip("/")
+            url = f"{base}/webhooks/{store.platform}/{store.slug}"
+            err.print(f"store {store.slug} ({store.platform}) created; webhooks: {url}")
+    except DomainError as exc:
+        _fail(exc.english())
+    if not secret:
+        err.print("signing secret (shown once):")
+        typer.echo(plain)
+
+
+@webhooks_cli.command("replay")
+def webhooks_replay(
+    message_id: Annotated[
+        int | None, typer.Option("--id", help="The inbox delivery to process again.")
+    ] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Every failed delivery.")] = False,
+) -> None:
+    """Process stored deliveries again (after a fix, or when retries ran out)."""
+    from app.db import session_scope
+    from app.errors import DomainError
+    from app.integrations import inbox
+    from app.integrations.models import InboxStatus
+
+    if (message_id is None) == (not failed):
+        _fail("give either --id N or --failed")
+    if message_id is not None:
+        ids = [message_id]
+    else:
+        with session_scope(write=False) as session:
+            ids = inbox.failed_ids(session)
+    outcome = {"processed": 0, "failed": 0}
+    for target in ids:
+        try:
+            with session_scope() as session:
+                message = inbox.replay(session, inbox.require_message(session, target), now=utc_now())
+                ok = message.status != InboxStatus.failed
+                outcome["processed" if ok else "failed"] += 1
+                typer.echo(f"{message.id} {message.topic}: {message.status} {message.error or message.note}")
+        except DomainError as exc:
+            if message_id is not None:
+                _fail(exc.english())
+            outcome["failed"] += 1
+            typer.echo(f"{target}: {exc.english()}")
+    typer.echo(f"replayed {len(ids)}: {outcome['processed']} processed, {outcome['failed']} failed")
+    if message_id is not None and outcome["failed"]:
+        raise typer.Exit(1)
 
 
 def main() -> None:

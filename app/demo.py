@@ -106,6 +106,7 @@ SEED_STEPS: list[SeedStep | str] = [
     "app.presale.demo:seed",
     "app.aftersales.demo:seed",
     "app.reviews.demo:seed",
+    "app.followups.demo:seed",
 ]
 
 
@@ -122,7 +123,9 @@ def has_demo_data() -> bool:
         return session.exec(select(sa.func.count()).select_from(Agent)).one() > 0
 
 
-def seed_all(sizes: DemoSizes, *, seed: int, now: datetime, steps: list[SeedStep | str] | None = None) -> None:
+def seed_all(
+    sizes: DemoSizes, *, seed: int, now: datetime, steps: list[SeedStep | str] | None = None
+) -> None:
     faker = Faker("zh_CN")
     faker.seed_instance(seed)
     progress = Progress(

@@ -11,12 +11,16 @@ import logging
 import signal
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 log = logging.getLogger("huitou.dispatch")
 
 JOBS: list[str] = [
     "app.orders.jobs:auto_confirm",
+    "app.integrations.jobs:process_inbox",
+    "app.integrations.jobs:send_webhooks",
+    "app.followups.jobs:plan_revisits",
+    "app.followups.jobs:run_due",
 ]
 
 
@@ -37,7 +41,8 @@ def run_once(now: datetime) -> dict[str, int]:
     return done
 
 
-def run_forever(interval: float = 5.0) -> None:
+def run_forever(clock: Callable[[], datetime], interval: float = 5.0) -> None:
+    """Cycle until SIGTERM/SIGINT; `clock` is the edge's clock (the CLI passes app.db.utc_now)."""
     stopping = {"flag": False}
 
     def stop(*_: object) -> None:
@@ -47,7 +52,7 @@ def run_forever(interval: float = 5.0) -> None:
     signal.signal(signal.SIGINT, stop)
     while not stopping["flag"]:
         started = time.monotonic()
-        done = run_once(datetime.now(UTC))
+        done = run_once(clock())
         if any(count for count in done.values()):
             log.info("dispatch cycle", extra={"done": done})
         while not stopping["flag"] and time.monotonic() - started < interval:

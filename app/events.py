@@ -18,22 +18,38 @@ from sqlmodel import Session
 # event name -> subscribers, in the order they run.
 SUBSCRIBERS: dict[str, list[str]] = {
     # payload: order
-    "order.created": ["app.customers.service:on_order_changed", "app.presale.service:on_order_created"],
+    "order.created": [
+        "app.customers.service:on_order_changed",
+        "app.presale.service:on_order_created",
+        "app.followups.schedule:on_order_created",
+    ],
     # payload: order, from_stage, to_stage
-    "order.stage_changed": ["app.customers.service:on_order_changed"],
+    "order.stage_changed": [
+        "app.customers.service:on_order_changed",
+        "app.followups.schedule:on_order_stage_changed",
+    ],
+    # payload: order (totals changed by a newer storefront report)
+    "order.updated": ["app.customers.service:on_order_changed"],
     # payload: order, amount (a refund recorded on the order, partial or full)
     "order.refunded": ["app.customers.service:on_order_changed"],
     # payload: order, shipment (a carrier status such as failure / attempted_delivery / delayed)
-    "shipment.exception": [],
+    "shipment.exception": ["app.followups.schedule:on_shipment_exception"],
     # payload: review. A rating of 2 or less must open a 差评处理 ticket: the tickets domain subscribes here.
-    "review.posted": [],
+    "review.posted": ["app.followups.schedule:on_review_posted"],
     # payload: approval
     "approval.decided": [
         "app.presale.service:on_approval_decided",
         "app.aftersales.service:on_approval_decided",
     ],
     # payload: case, from_state, to_state
-    "case.changed": [],
+    "case.changed": [
+        "app.integrations.outbound:on_case_changed",
+        "app.followups.schedule:on_case_changed",
+    ],
+    # payload: inquiry (an inquiry won or lost; presale emits it when it closes one)
+    "inquiry.closed": ["app.followups.schedule:on_inquiry_closed"],
+    # payload: ticket (the desk emits it when a ticket is solved)
+    "ticket.solved": ["app.followups.schedule:on_ticket_solved"],
 }
 
 _resolved: dict[str, Callable[..., Any]] = {}

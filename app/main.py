@@ -31,6 +31,8 @@ from app.customers import api as customers_api
 from app.customers import views as customers_views
 from app.db import get_engine
 from app.errors import Unavailable, install_error_handlers, render_domain_error
+from app.followups import api as followups_api
+from app.followups import views as followups_views
 from app.home import views as home_views
 from app.integrations import api as integrations_api
 from app.integrations import views as integrations_views
@@ -185,6 +187,8 @@ def create_app() -> FastAPI:
         integrations_views.router,
         integrations_api.router,
         integrations_webhooks.router,
+        followups_views.router,
+        followups_api.router,
     ]
     for router in routers:
         app.include_router(router)

@@ -117,3 +117,26 @@ def make_customer(db: Session, store: Store | None = None, **overrides) -> Custo
     db.add(customer)
     db.flush()
     return customer
+
+
+def count(db: Session, model, **equals) -> int:
+    """Rows of `model` matching column == value filters."""
+    import sqlalchemy as sa
+    from sqlmodel import select
+
+    query = select(sa.func.count()).select_from(model)
+    for column, value in equals.items():
+        query = query.where(getattr(model, column) == value)
+    return int(db.exec(query).one())
+
+
+# --- integrations: a store with a known signing secret ---------------------------------------
+def make_signed_store(db: Session, *, platform: str = "shopify", secret: str | None = None, **overrides):
+    """(store, secret): a store whose webhooks are signed with `secret`."""
+    from app.integrations import service as integrations
+
+    if secret is None:
+        secret = integrations.new_secret_for(platform)
+    values = {"slug": f"shop-{next(_seq)}", "platform": platform, "now": T0} | overrides
+    store, plain = integrations.create_store_with_secret(db, secret=secret, **values)
+    return store, plain

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 20:25:19.407880
+Create Date: 2026-11-22 20:43:53.906743
 
 """
 from collections.abc import Sequence
@@ -38,6 +38,31 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_log_created_at'), ['created_at'], unique=False)
         batch_op.create_index('ix_audit_log_subject', ['subject_type', 'subject_id'], unique=False)
 
+    op.create_table('followup_rules',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('trigger', sa.Enum('inquiry_lost', 'order_created', 'order_paid', 'order_shipped', 'order_delivered', 'order_confirmed', 'review_posted', 'shipment_exception', 'case_opened', 'case_updated', 'case_closed', 'ticket_solved', 'revisit_plan', name='trigger', native_enum=False, length=24), nullable=False),
+    sa.Column('kind', sa.Enum('payment_reminder', 'reassurance', 'shipping_notice', 'confirm_nudge', 'review_request', 'review_thanks', 'bad_review', 'lost_lead', 'shipping_exception', 'aftersales_deadline', 'care', 'revisit', name='followupkind', native_enum=False, length=24), nullable=False),
+    sa.Column('delay_minutes', sa.Integer(), nullable=True),
+    sa.Column('category', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('action', sa.Enum('task', 'auto', name='action', native_enum=False, length=8), nullable=False),
+    sa.Column('priority', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('once', sa.Boolean(), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('conditions', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_followup_rules'))
+    )
+    op.create_table('outbox_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_type', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_messages'))
+    )
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_messages_event_type'), ['event_type'], unique=False)
+
     op.create_table('stores',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slug', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -56,6 +81,19 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_stores')),
     sa.UniqueConstraint('slug', name=op.f('uq_stores_slug'))
+    )
+    op.create_table('webhook_subscriptions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('url', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
+    sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('secret_enc', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
+    sa.Column('hint', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('event_types', sa.JSON(), nullable=False),
+    sa.Column('is_active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('disabled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_subscriptions'))
     )
     op.create_table('customers',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -93,6 +131,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_customers_store_id'), ['store_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_customers_updated_at'), ['updated_at'], unique=False)
 
+    op.create_table('followup_settings',
+    sa.Column('store_id', sa.Integer(), nullable=False),
+    sa.Column('quiet_start', sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
+    sa.Column('quiet_end', sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
+    sa.Column('revisit_cap_days', sa.Integer(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_followup_settings_store_id_stores'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('store_id', name=op.f('pk_followup_settings'))
+    )
+    op.create_table('integration_refs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('store_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('external_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('local_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_integration_refs_store_id_stores'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_integration_refs')),
+    sa.UniqueConstraint('store_id', 'kind', 'external_id', name=op.f('uq_integration_refs_store_id_kind_external_id'))
+    )
     op.create_table('products',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('store_id', sa.Integer(), nullable=False),
@@ -113,6 +171,76 @@ def upgrade() -> None:
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_products_category'), ['category'], unique=False)
         batch_op.create_index(batch_op.f('ix_products_store_id'), ['store_id'], unique=False)
+
+    op.create_table('store_secrets',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('store_id', sa.Integer(), nullable=False),
+    sa.Column('secret_enc', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
+    sa.Column('hint', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('retired_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_store_secrets_store_id_stores'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_store_secrets'))
+    )
+    with op.batch_alter_table('store_secrets', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_store_secrets_store_id'), ['store_id'], unique=False)
+
+    op.create_table('webhook_deliveries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('message_id', sa.Integer(), nullable=False),
+    sa.Column('subscription_id', sa.Integer(), nullable=False),
+    sa.Column('event_type', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'delivered', 'dead', name='deliverystatus', native_enum=False, length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('claim_token', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.Column('claimed_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_status_code', sa.Integer(), nullable=True),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['message_id'], ['outbox_messages.id'], name=op.f('fk_webhook_deliveries_message_id_outbox_messages'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['subscription_id'], ['webhook_subscriptions.id'], name=op.f('fk_webhook_deliveries_subscription_id_webhook_subscriptions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries')),
+    sa.UniqueConstraint('message_id', 'subscription_id', name=op.f('uq_webhook_deliveries_message_id_subscription_id'))
+    )
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_deliveries_status_next', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_deliveries_subscription_id'), ['subscription_id'], unique=False)
+
+    op.create_table('webhook_inbox',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('store_id', sa.Integer(), nullable=False),
+    sa.Column('platform', sa.Enum('shopify', 'woocommerce', 'standard', name='platform', native_enum=False, length=16), nullable=False),
+    sa.Column('dedupe_key', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('topic', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('headers', sa.JSON(), nullable=False),
+    sa.Column('body', sa.LargeBinary(), nullable=False),
+    sa.Column('status', sa.Enum('received', 'processed', 'failed', 'ignored', name='inboxstatus', native_enum=False, length=16), nullable=False),
+    sa.Column('retryable', sa.Boolean(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=False),
+    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('customer_ref', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('result', sa.JSON(), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('claim_token', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.Column('claimed_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('processed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_webhook_inbox_store_id_stores'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_inbox')),
+    sa.UniqueConstraint('store_id', 'platform', 'dedupe_key', name=op.f('uq_webhook_inbox_store_id_platform_dedupe_key'))
+    )
+    with op.batch_alter_table('webhook_inbox', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_inbox_customer_ref'), ['customer_ref'], unique=False)
+        batch_op.create_index('ix_webhook_inbox_status_next', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_inbox_store_id'), ['store_id'], unique=False)
+        batch_op.create_index('ix_webhook_inbox_store_subject', ['store_id', 'subject'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_inbox_topic'), ['topic'], unique=False)
 
     op.create_table('approvals',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -136,6 +264,17 @@ def upgrade() -> None:
     with op.batch_alter_table('approvals', schema=None) as batch_op:
         batch_op.create_index('ix_approvals_status_created', ['status', 'created_at'], unique=False)
 
+    op.create_table('customer_dates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('label', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('month', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_customer_dates_customer_id_customers'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_customer_dates')),
+    sa.UniqueConstraint('customer_id', 'label', name=op.f('uq_customer_dates_customer_id_label'))
+    )
     op.create_table('orders',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('store_id', sa.Integer(), nullable=False),
@@ -175,6 +314,43 @@ def upgrade() -> None:
         batch_op.create_index('ix_orders_stage_updated', ['stage', 'updated_at'], unique=False)
         batch_op.create_index('ix_orders_store_placed', ['store_id', 'placed_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_updated_at'), ['updated_at'], unique=False)
+
+    op.create_table('revisit_plans',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('store_id', sa.Integer(), nullable=True),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('segment', sa.JSON(), nullable=False),
+    sa.Column('schedule', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('first_after_days', sa.Integer(), nullable=True),
+    sa.Column('repeat_days', sa.Integer(), nullable=True),
+    sa.Column('named_dates', sa.JSON(), nullable=False),
+    sa.Column('offset_days', sa.Integer(), nullable=False),
+    sa.Column('send_hour', sa.Integer(), nullable=False),
+    sa.Column('category', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('action', sa.Enum('task', 'auto', name='action', native_enum=False, length=8), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('last_planned_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['agents.id'], name=op.f('fk_revisit_plans_created_by_id_agents'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_revisit_plans_store_id_stores'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_revisit_plans'))
+    )
+    op.create_table('webhook_delivery_attempts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('delivery_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=True),
+    sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('response_excerpt', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('duration_ms', sa.Integer(), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['delivery_id'], ['webhook_deliveries.id'], name=op.f('fk_webhook_delivery_attempts_delivery_id_webhook_deliveries'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_delivery_attempts'))
+    )
+    with op.batch_alter_table('webhook_delivery_attempts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_delivery_attempts_delivery_id'), ['delivery_id'], unique=False)
 
     op.create_table('aftersales_cases',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -374,11 +550,131 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_inquiry_products_inquiry_id'), ['inquiry_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_inquiry_products_product_id'), ['product_id'], unique=False)
 
+    op.create_table('tickets',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('inquiry', 'bargaining', 'payment_reminder', 'reassurance', 'shipping', 'confirm_nudge', 'review_request', 'review_thanks', 'bad_review', 'lost_lead', 'aftersales', 'revisit', 'buyer_message', 'other', name='ticketkind', native_enum=False, length=24), nullable=False),
+    sa.Column('status', sa.Enum('open', 'pending', 'snoozed', 'solved', 'closed', name='ticketstatus', native_enum=False, length=16), nullable=False),
+    sa.Column('priority', sa.Enum('low', 'normal', 'high', 'urgent', name='ticketpriority', native_enum=False, length=8), nullable=False),
+    sa.Column('team_id', sa.Integer(), nullable=True),
+    sa.Column('assignee_id', sa.Integer(), nullable=True),
+    sa.Column('customer_id', sa.Integer(), nullable=True),
+    sa.Column('order_id', sa.Integer(), nullable=True),
+    sa.Column('inquiry_id', sa.Integer(), nullable=True),
+    sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('review_id', sa.Integer(), nullable=True),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('tags', sa.JSON(), nullable=False),
+    sa.Column('snoozed_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('first_response_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('solved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['assignee_id'], ['agents.id'], name=op.f('fk_tickets_assignee_id_agents'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['case_id'], ['aftersales_cases.id'], name=op.f('fk_tickets_case_id_aftersales_cases'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_tickets_customer_id_customers'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['inquiry_id'], ['inquiries.id'], name=op.f('fk_tickets_inquiry_id_inquiries'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_tickets_order_id_orders'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['review_id'], ['reviews.id'], name=op.f('fk_tickets_review_id_reviews'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_tickets_team_id_teams'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tickets'))
+    )
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tickets_assignee_id'), ['assignee_id'], unique=False)
+        batch_op.create_index('ix_tickets_customer_kind_status', ['customer_id', 'kind', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tickets_order_id'), ['order_id'], unique=False)
+        batch_op.create_index('ix_tickets_status_priority_due', ['status', 'priority', 'due_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tickets_team_id'), ['team_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tickets_updated_at'), ['updated_at'], unique=False)
+
+    op.create_table('followups',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('dedupe_key', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('kind', sa.Enum('payment_reminder', 'reassurance', 'shipping_notice', 'confirm_nudge', 'review_request', 'review_thanks', 'bad_review', 'lost_lead', 'shipping_exception', 'aftersales_deadline', 'care', 'revisit', name='followupkind', native_enum=False, length=24), nullable=False),
+    sa.Column('trigger', sa.Enum('inquiry_lost', 'order_created', 'order_paid', 'order_shipped', 'order_delivered', 'order_confirmed', 'review_posted', 'shipment_exception', 'case_opened', 'case_updated', 'case_closed', 'ticket_solved', 'revisit_plan', name='trigger', native_enum=False, length=24), nullable=False),
+    sa.Column('rule_id', sa.Integer(), nullable=True),
+    sa.Column('plan_id', sa.Integer(), nullable=True),
+    sa.Column('store_id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=True),
+    sa.Column('inquiry_id', sa.Integer(), nullable=True),
+    sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('review_id', sa.Integer(), nullable=True),
+    sa.Column('category', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('action', sa.Enum('task', 'auto', name='action', native_enum=False, length=8), nullable=False),
+    sa.Column('priority', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'done', 'skipped', 'failed', name='followupstatus', native_enum=False, length=10), nullable=False),
+    sa.Column('outcome', sa.Enum('sent', 'queued', 'task_created', 'skipped', 'failed', name='outcome', native_enum=False, length=16), nullable=True),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=True),
+    sa.Column('context', sa.JSON(), nullable=False),
+    sa.Column('claim_token', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.Column('claimed_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('handled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['aftersales_cases.id'], name=op.f('fk_followups_case_id_aftersales_cases'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_followups_customer_id_customers')),
+    sa.ForeignKeyConstraint(['inquiry_id'], ['inquiries.id'], name=op.f('fk_followups_inquiry_id_inquiries'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_followups_order_id_orders'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['plan_id'], ['revisit_plans.id'], name=op.f('fk_followups_plan_id_revisit_plans'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['review_id'], ['reviews.id'], name=op.f('fk_followups_review_id_reviews'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['rule_id'], ['followup_rules.id'], name=op.f('fk_followups_rule_id_followup_rules'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_followups_store_id_stores')),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_followups_ticket_id_tickets'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_followups')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_followups_dedupe_key'))
+    )
+    with op.batch_alter_table('followups', schema=None) as batch_op:
+        batch_op.create_index('ix_followups_customer_kind_handled', ['customer_id', 'kind', 'handled_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_followups_order_id'), ['order_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_followups_plan_id'), ['plan_id'], unique=False)
+        batch_op.create_index('ix_followups_status_due', ['status', 'due_at'], unique=False)
+
+    op.create_table('ticket_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('direction', sa.Enum('inbound', 'outbound', 'note', name='messagedirection', native_enum=False, length=10), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('delivery_status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['agents.id'], name=op.f('fk_ticket_messages_author_id_agents'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_ticket_messages_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_messages'))
+    )
+    with op.batch_alter_table('ticket_messages', schema=None) as batch_op:
+        batch_op.create_index('ix_ticket_messages_ticket_created', ['ticket_id', 'created_at'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('ticket_messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_ticket_messages_ticket_created')
+
+    op.drop_table('ticket_messages')
+    with op.batch_alter_table('followups', schema=None) as batch_op:
+        batch_op.drop_index('ix_followups_status_due')
+        batch_op.drop_index(batch_op.f('ix_followups_plan_id'))
+        batch_op.drop_index(batch_op.f('ix_followups_order_id'))
+        batch_op.drop_index('ix_followups_customer_kind_handled')
+
+    op.drop_table('followups')
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tickets_updated_at'))
+        batch_op.drop_index(batch_op.f('ix_tickets_team_id'))
+        batch_op.drop_index('ix_tickets_status_priority_due')
+        batch_op.drop_index(batch_op.f('ix_tickets_order_id'))
+        batch_op.drop_index('ix_tickets_customer_kind_status')
+        batch_op.drop_index(batch_op.f('ix_tickets_assignee_id'))
+
+    op.drop_table('tickets')
     with op.batch_alter_table('inquiry_products', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inquiry_products_product_id'))
         batch_op.drop_index(batch_op.f('ix_inquiry_products_inquiry_id'))
@@ -428,6 +724,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_aftersales_cases_customer_id'))
 
     op.drop_table('aftersales_cases')
+    with op.batch_alter_table('webhook_delivery_attempts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_delivery_attempts_delivery_id'))
+
+    op.drop_table('webhook_delivery_attempts')
+    op.drop_table('revisit_plans')
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_orders_updated_at'))
         batch_op.drop_index('ix_orders_store_placed')
@@ -436,15 +737,35 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_orders_assisted_by_id'))
 
     op.drop_table('orders')
+    op.drop_table('customer_dates')
     with op.batch_alter_table('approvals', schema=None) as batch_op:
         batch_op.drop_index('ix_approvals_status_created')
 
     op.drop_table('approvals')
+    with op.batch_alter_table('webhook_inbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_inbox_topic'))
+        batch_op.drop_index('ix_webhook_inbox_store_subject')
+        batch_op.drop_index(batch_op.f('ix_webhook_inbox_store_id'))
+        batch_op.drop_index('ix_webhook_inbox_status_next')
+        batch_op.drop_index(batch_op.f('ix_webhook_inbox_customer_ref'))
+
+    op.drop_table('webhook_inbox')
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_subscription_id'))
+        batch_op.drop_index('ix_webhook_deliveries_status_next')
+
+    op.drop_table('webhook_deliveries')
+    with op.batch_alter_table('store_secrets', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_store_secrets_store_id'))
+
+    op.drop_table('store_secrets')
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_products_store_id'))
         batch_op.drop_index(batch_op.f('ix_products_category'))
 
     op.drop_table('products')
+    op.drop_table('integration_refs')
+    op.drop_table('followup_settings')
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_customers_updated_at'))
         batch_op.drop_index(batch_op.f('ix_customers_store_id'))
@@ -452,7 +773,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_customers_nickname'))
 
     op.drop_table('customers')
+    op.drop_table('webhook_subscriptions')
     op.drop_table('stores')
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_messages_event_type'))
+
+    op.drop_table('outbox_messages')
+    op.drop_table('followup_rules')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_log_subject')
         batch_op.drop_index(batch_op.f('ix_audit_log_created_at'))

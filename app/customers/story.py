@@ -15,6 +15,7 @@ from app.aftersales import service as aftersales
 from app.customers.masking import customer_view
 from app.customers.schemas import CustomerRead
 from app.customers.service import CustomerFilters, list_customers, require_customer
+from app.followups import service as followups
 from app.integrations import service as stores
 from app.orders import service as orders
 from app.presale import service as presale
@@ -28,6 +29,7 @@ class CustomerStory:
     inquiries: list[Any] = field(default_factory=list)
     cases: list[Any] = field(default_factory=list)
     reviews: list[Any] = field(default_factory=list)
+    followups: list[Any] = field(default_factory=list)
 
 
 def customer_story(session: Session, customer_id: int, *, viewer: Any, now: datetime) -> CustomerStory:
@@ -38,6 +40,7 @@ def customer_story(session: Session, customer_id: int, *, viewer: Any, now: date
         inquiries=presale.inquiry_cards_for_customer(session, customer.id),
         cases=aftersales.cases_for_customer(session, customer.id, now=now),
         reviews=reviews.reviews_for_customer(session, customer.id),
+        followups=followups.followups_for_customer(session, customer.id),
     )
 
 

@@ -15,6 +15,7 @@ from app.customers.masking import customer_view
 from app.customers.service import CustomerFilters
 from app.db import SessionDep, utc_now
 from app.errors import InvalidInput, is_htmx
+from app.followups.rules import KIND_LABELS as FOLLOWUP_KIND_LABELS
 from app.i18n import gettext
 from app.web import redirect, render
 
@@ -75,7 +76,10 @@ def customer_page(request: Request, session: SessionDep, agent: CurrentAgent, cu
     return render(
         request,
         "customers/detail.html",
-        {"story": story.customer_story(session, customer_id, viewer=agent, now=utc_now())},
+        {
+            "story": story.customer_story(session, customer_id, viewer=agent, now=utc_now()),
+            "followup_kind_labels": FOLLOWUP_KIND_LABELS,
+        },
     )
 
 

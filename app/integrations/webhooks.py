@@ -1,7 +1,153 @@
-"""Inbound webhook endpoints: /webhooks/{platform}/{store_slug}."""
+"""Inbound webhook endpoints: /webhooks/{platform}/{store_slug}.
+
+Each one reads the raw body (at most 1 MB), verifies the platform's signature over those exact
+bytes, stores the delivery in the inbox under its deduplication key, commits and answers at
+once. Processing runs after the response (and in `huitou dispatch` for anything left over).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import functools
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Request
+from fastapi.responses import JSONResponse
+
+from app.config import get_settings
+from app.db import utc_now
+from app.errors import PayloadTooLarge
+from app.integrations import event_schema, inbox
+from app.integrations.models import Platform
+from app.integrations.writing import write_scope
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+
+def background_processor() -> Callable[[int], None] | None:
+    """What processes a stored delivery after the response (tests replace it)."""
+    from app.integrations.jobs import process_message_soon
+
+    return process_message_soon
+
+
+def _ingest(**values: Any) -> inbox.Receipt:
+    # One short transaction in one worker thread: the connection (and SQLite's write lock) is
+    # never held while the event loop waits for a body or for a free thread.
+    with write_scope() as session:
+        return inbox.receive(session, **values)
+
+
+@functools.cache
+def _ingest_limiter() -> anyio.CapacityLimiter:
+    # A few threads store deliveries; more would only queue for the database and the GIL
+    # (SQLite has a single writer anyway).
+    return anyio.CapacityLimiter(2 if get_settings().is_sqlite else 4)
+
+
+def ingester() -> Callable[..., inbox.Receipt]:
+    """What verifies and stores a delivery in its own committed transaction (tests replace it)."""
+    return _ingest
+
+
+Processor = Annotated[Callable[[int], None] | None, Depends(background_processor)]
+Ingester = Annotated[Callable[..., inbox.Receipt], Depends(ingester)]
+Slug = Annotated[str, Path(max_length=64, description="The store's slug.")]
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Stored (or a duplicate of a stored delivery): it will be processed."},
+    202: {"description": "Unknown topic: recorded and ignored."},
+    400: {"description": "Good signature, malformed JSON: recorded as failed."},
+    401: {"description": "The signature does not match any active secret."},
+    404: {"description": "No such store for this platform."},
+    413: {"description": "The body is larger than 1 MB."},
+}
+
+
+async def _raw_body(request: Request) -> bytes:
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > inbox.MAX_BODY_BYTES:
+        raise PayloadTooLarge("A webhook body may be at most 1 MB.")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > inbox.MAX_BODY_BYTES:
+            raise PayloadTooLarge("A webhook body may be at most 1 MB.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _receive(
+    platform: Platform,
+    store_slug: str,
+    request: Request,
+    ingest: Callable[..., inbox.Receipt],
+    background: BackgroundTasks,
+    processor: Callable[[int], None] | None,
+) -> JSONResponse:
+    body = await _raw_body(request)
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    receipt = await anyio.to_thread.run_sync(
+        functools.partial(
+            ingest, platform=platform, store_slug=store_slug, headers=headers, body=body, now=utc_now()
+        ),
+        limiter=_ingest_limiter(),
+    )
+    if receipt.process and receipt.message_id is not None and processor is not None:
+        background.add_task(processor, receipt.message_id)
+    return JSONResponse(receipt.body, status_code=receipt.status_code)
+
+
+@router.post(
+    "/shopify/{store_slug}",
+    summary="Shopify webhook (X-Shopify-Hmac-Sha256)",
+    responses=RESPONSES,
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+    },
+)
+async def shopify_webhook(
+    store_slug: Slug, request: Request, ingest: Ingester, background: BackgroundTasks, processor: Processor
+) -> JSONResponse:
+    """Topics: orders/create, orders/paid, orders/updated, orders/fulfilled, orders/partially_fulfilled,
+    orders/cancelled, fulfillments/create, fulfillments/update, refunds/create, and the privacy topics
+    customers/data_request, customers/redact, shop/redact. Deduplicated on X-Shopify-Webhook-Id."""
+    return await _receive(Platform.shopify, store_slug, request, ingest, background, processor)
+
+
+@router.post(
+    "/woocommerce/{store_slug}",
+    summary="WooCommerce webhook (X-WC-Webhook-Signature)",
+    responses=RESPONSES,
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+    },
+)
+async def woocommerce_webhook(
+    store_slug: Slug, request: Request, ingest: Ingester, background: BackgroundTasks, processor: Processor
+) -> JSONResponse:
+    """Topics (X-WC-Webhook-Topic): order.created, order.updated, order.deleted. The unsigned
+    form-encoded ping `webhook_id=…` sent when a webhook is saved gets 200 and is not stored."""
+    return await _receive(Platform.woocommerce, store_slug, request, ingest, background, processor)
+
+
+@router.post(
+    "/standard/{store_slug}",
+    summary="Huitou storefront event (Standard Webhooks)",
+    responses=RESPONSES,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": event_schema.inline_schema()}},
+        }
+    },
+)
+async def standard_webhook(
+    store_slug: Slug, request: Request, ingest: Ingester, background: BackgroundTasks, processor: Processor
+) -> JSONResponse:
+    """Signed with Standard Webhooks (`webhook-id`, `webhook-timestamp` within 5 minutes,
+    `webhook-signature`; secret `whsec_…`), deduplicated on `webhook-id`. The body is one of
+    Huitou's storefront events (order.*, refund.created, review.posted, message.received,
+    inquiry.created); the JSON Schema is also in docs/event-schema.json."""
+    return await _receive(Platform.standard, store_slug, request, ingest, background, processor)

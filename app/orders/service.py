@@ -372,7 +372,9 @@ def _fill_late_timestamp(
     session: Session, order: Order, to: Stage, actor: Actor, reason: str, at: datetime, now: datetime
 ) -> Order:
     stamp = TIMESTAMP_FIELD[to]
-    if getattr(order, stamp) is None:
+    # The earliest report of a stage wins, whatever order the reports arrive in.
+    recorded = getattr(order, stamp)
+    if recorded is None or (at < recorded and to != Stage.ordered):
         setattr(order, stamp, at)
         order.updated_at = now
         session.add(order)
@@ -388,6 +390,43 @@ def _fill_late_timestamp(
         )
         session.flush()
     return order
+
+
+def update_from_source(
+    session: Session,
+    order: Order,
+    *,
+    source_updated_at: datetime,
+    now: datetime,
+    shipping_fee: Decimal | None = None,
+    discount_total: Decimal | None = None,
+    total: Decimal | None = None,
+    note: str | None = None,
+) -> bool:
+    """Mutable fields from a storefront report, applied only when it is newer than the last one.
+
+    Stages and refunds have their own doors; this covers totals and the note. Returns whether
+    the report was applied.
+    """
+    if order.source_updated_at is not None and source_updated_at <= order.source_updated_at:
+        return False
+    money_changed = False
+    for name, value in (("shipping_fee", shipping_fee), ("discount_total", discount_total), ("total", total)):
+        if value is None:
+            continue
+        value = parse_money(value, field=name)
+        if value != getattr(order, name) and (name != "total" or value >= order.refunded_amount):
+            setattr(order, name, value)
+            money_changed = True
+    if note is not None and note[:5000] != order.note:
+        order.note = note[:5000]
+    order.source_updated_at = source_updated_at
+    order.updated_at = now
+    session.add(order)
+    session.flush()
+    if money_changed:
+        emit(session, "order.updated", now=now, order=order)
+    return True
 
 
 # --- refunds and auto-confirmation -----------------------------------------------------------

@@ -18,6 +18,7 @@ from app.audit.service import SYSTEM, Actor, record
 from app.catalog.models import Product
 from app.customers.models import Customer
 from app.errors import Conflict, InvalidInput, NotFound
+from app.events import emit
 from app.integrations.models import Store
 from app.orders.models import Order, OrderItem
 from app.pagination import Rows, paginate
@@ -202,6 +203,8 @@ def move(
             "note": (note or "")[:200],
         },
     )
+    if lifecycle.is_closed(target):
+        emit(session, "inquiry.closed", now=now, inquiry=inquiry)
     return inquiry
 
 

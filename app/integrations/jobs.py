@@ -1,0 +1,130 @@
+"""Integration work done outside requests: processing stored webhooks, sending outbound ones.
+
+Each claim, each delivery's processing and each send's record is its own transaction, so a
+killed worker loses nothing: its leases expire and the next sweep takes the rows again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from datetime import datetime
+
+import httpx
+
+from app.db import session_scope, utc_now
+from app.integrations import inbox, outbound
+from app.integrations.writing import write_scope
+
+log = logging.getLogger("huitou.integrations.jobs")
+
+
+def _process(ids: list[int], token: str, now: datetime) -> list[int]:
+    woken: list[int] = []
+    for message_id in ids:
+        try:
+            with write_scope() as session:
+                woken += inbox.process_claimed(session, message_id, token=token, now=now)
+        except Exception:  # noqa: BLE001 - the lease expires and the sweep retries it
+            log.exception("inbox processing crashed", extra={"inbox_id": message_id})
+    return woken
+
+
+def process_messages(message_ids: list[int]) -> None:
+    """Process these deliveries now, then any they unblocked."""
+    pending = message_ids
+    for _ in range(3):
+        now = utc_now()
+        with write_scope() as session:
+            ids, token = inbox.claim(session, now=now, ids=pending, limit=len(pending))
+        if not ids:
+            return
+        pending = _process(ids, token, now)
+        if not pending:
+            return
+
+
+class _Worker:
+    """One thread per server process processes what the webhook routes just stored.
+
+    One thread, not one per request: processors never queue for SQLite's write lock behind each
+    other, and answering webhooks keeps most of the CPU. The queue is only a hint: whatever it
+    drops (full, or the process stops) is still `received` in the inbox, and the dispatch sweep
+    takes it.
+    """
+
+    BATCH = 50
+    # While webhooks keep arriving, process one delivery per pause: answering within the
+    # platforms' deadlines comes first; `huitou dispatch` takes what waits longer.
+    BUSY_WINDOW = 0.2
+    BUSY_PAUSE = 0.1
+
+    def __init__(self) -> None:
+        self.last_submit = 0.0
+        self.queue: queue.Queue[int] = queue.Queue(maxsize=5000)
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def submit(self, message_id: int) -> None:
+        self.last_submit = time.monotonic()
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self.run, name="huitou-inbox", daemon=True)
+                self.thread.start()
+        with contextlib.suppress(queue.Full):  # the sweep will process it
+            self.queue.put_nowait(message_id)
+
+    def busy(self) -> bool:
+        return time.monotonic() - self.last_submit < self.BUSY_WINDOW
+
+    def run(self) -> None:
+        while True:
+            batch = [self.queue.get()]
+            if self.busy():
+                time.sleep(self.BUSY_PAUSE)
+            while len(batch) < (1 if self.busy() else self.BATCH):
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                process_messages(batch)
+            except Exception:  # noqa: BLE001 - the rows stay received; the sweep retries them
+                log.exception("inbox worker batch failed")
+
+
+_worker = _Worker()
+
+
+def process_message_soon(message_id: int) -> None:
+    """Right after the response: hand the stored delivery to this process's inbox worker."""
+    _worker.submit(message_id)
+
+
+def process_inbox(now: datetime, limit: int = 200) -> int:
+    """`huitou dispatch` job: received deliveries nobody processed yet, and failures due a retry."""
+    with write_scope() as session:
+        ids, token = inbox.claim(session, now=now, limit=limit)
+    _process(ids, token, now)
+    return len(ids)
+
+
+def send_webhooks(now: datetime, limit: int = 100) -> int:
+    """`huitou dispatch` job: outbound deliveries that are due."""
+    with session_scope() as session:
+        ids, token = outbound.claim(session, now=now, limit=limit)
+    if not ids:
+        return 0
+    with httpx.Client(timeout=outbound.TIMEOUT, follow_redirects=False) as client:
+        for delivery_id in ids:
+            with session_scope(write=False) as session:
+                prepared = outbound.prepare(session, delivery_id, token=token, now=now)
+            if prepared is None:
+                continue
+            result = outbound.post(prepared, client)
+            with session_scope() as session:
+                outbound.record(session, prepared, result, token=token, now=utc_now())
+    return len(ids)

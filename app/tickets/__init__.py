@@ -1,0 +1,1 @@
+"""Tickets: conversations, messages and notes, queues (the desk grows here)."""
