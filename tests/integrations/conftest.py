@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +18,13 @@ from standardwebhooks.webhooks import Webhook
 from app.integrations import inbox
 from app.integrations.webhooks import background_processor, ingester
 
-FIXTURES = Path("/work/shared/fixtures/webhooks")
+# The real storefront samples live in shared/ beside the repository (as in CI's fresh clone).
+FIXTURES = Path(
+    os.environ.get(
+        "HUITOU_WEBHOOK_FIXTURES",
+        Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "webhooks",
+    )
+)
 _ids = itertools.count(1)
 
 
