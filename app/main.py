@@ -30,7 +30,7 @@ from app.config import get_settings
 from app.customers import api as customers_api
 from app.customers import views as customers_views
 from app.db import get_engine
-from app.errors import Unavailable, install_error_handlers, render_domain_error
+from app.errors import InvalidInput, Unavailable, install_error_handlers, render_domain_error
 from app.followups import api as followups_api
 from app.followups import views as followups_views
 from app.home import views as home_views
@@ -152,6 +152,12 @@ def create_app() -> FastAPI:
     async def _database_unavailable(request: Request, exc: Exception) -> Response:
         logging.getLogger("huitou.db").error("database unavailable: %s", type(exc).__name__)
         return render_domain_error(request, Unavailable("The database is unavailable; try again shortly."))
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(sa.exc.DataError)
+    async def _out_of_range(request: Request, exc: Exception) -> Response:
+        # An id or number beyond what the database stores (e.g. /customers/99999999999999999999).
+        return render_domain_error(request, InvalidInput("A number in this request is out of range."))
 
     app.add_middleware(SessionMiddleware)
     app.add_middleware(RequestContextMiddleware)

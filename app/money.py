@@ -28,6 +28,12 @@ def parse_money(value: Any, *, field: str = "amount") -> Decimal:
         ) from exc
     if not amount.is_finite():
         raise InvalidInput("{field} is not an amount of money.", fields={field: "not a number"}, field=field)
+    if abs(amount) >= Decimal("10000000000"):
+        raise InvalidInput(
+            "{field} has at most two decimal places and is below 10,000,000,000.",
+            fields={field: "too large"},
+            field=field,
+        )
     if amount < 0:
         raise InvalidInput("{field} cannot be negative.", fields={field: "must be ≥ 0"}, field=field)
     if amount != amount.quantize(TWO_PLACES) or amount >= Decimal("10000000000"):

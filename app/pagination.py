@@ -36,7 +36,7 @@ def decode_cursor(cursor: str) -> int:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))["before"]
-        if not isinstance(value, int) or value < 0:
+        if not isinstance(value, int) or value < 0 or value > 2**63 - 1:
             raise ValueError
         return value
     except (ValueError, KeyError, TypeError, json.JSONDecodeError, UnicodeDecodeError) as exc:

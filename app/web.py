@@ -196,3 +196,14 @@ def settings_links(request: Request, agent: Any) -> list[dict[str, Any]]:
 
 templates.env.globals["nav_items"] = nav_items
 templates.env.globals["settings_links"] = settings_links
+
+
+def form_int(value: str | None) -> int | None:
+    """A form or query field that should hold a whole number: the number, or None.
+
+    str.isdigit() accepts "²" and other digits int() refuses; this does not.
+    """
+    text = (value or "").strip()
+    if not text or len(text) > 18 or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)

@@ -15,7 +15,7 @@ from app.config import SUPPORTED_LOCALES
 from app.db import SessionDep, utc_now
 from app.errors import DomainError, InvalidInput
 from app.i18n import gettext
-from app.web import redirect, render
+from app.web import form_int, redirect, render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -25,7 +25,14 @@ def _safe_next(next_url: str | None) -> str:
     if not next_url:
         return "/"
     parsed = urlparse(next_url)
-    if parsed.scheme or parsed.netloc or not next_url.startswith("/") or next_url.startswith("//"):
+    if (
+        parsed.scheme
+        or parsed.netloc
+        or not next_url.startswith("/")
+        or next_url.startswith("//")
+        or "\\" in next_url
+        or any(ord(ch) < 32 for ch in next_url)
+    ):
         return "/"
     return next_url
 
@@ -137,7 +144,7 @@ def create_agent(
         password=password,
         role=role,
         display_name=display_name or None,
-        team=int(team_id) if team_id.isdigit() else None,
+        team=form_int(team_id),
         locale=locale,
         now=utc_now(),
     )
@@ -166,7 +173,7 @@ def update_agent(
         target,
         display_name=display_name,
         role=role,
-        team=int(team_id) if team_id.isdigit() else "",
+        team=form_int(team_id) or "",
         is_active=bool(is_active),
         password=password or None,
     )

@@ -86,7 +86,10 @@ def refund(
     if pending_approval(session, case) is not None:
         raise Conflict("A refund on this case is already waiting for a supervisor's approval.")
     store = session.get(Store, case.store_id)
-    if amount > store.agent_refund_limit and bound_by_limit(session, actor):
+    order = orders.require_order(session, case.order_id)
+    # The limit covers everything refunded on the order, so splitting a refund over several
+    # cases (or several refunds) cannot slip past the supervisor.
+    if order.refunded_amount + amount > store.agent_refund_limit and bound_by_limit(session, actor):
         audit.request_approval(
             session,
             kind=ApprovalKind.refund_over_limit,
@@ -112,7 +115,12 @@ def on_approval_decided(session: Session, *, now: datetime, approval: Approval, 
     case = require_case(session, approval.subject_id)
     decider = Actor("agent", approval.decided_by_id) if approval.decided_by_id is not None else SYSTEM
     if approval.status == ApprovalStatus.approved:
-        amount = _check(session, case, approval.amount)
+        try:
+            amount = _check(session, case, approval.amount)
+        except (Conflict, InvalidInput) as exc:
+            # The case moved on since the request: the decision stands, the money does not move.
+            add_note(session, case, actor=decider, note=f"approved refund not paid: {exc.english()}", now=now)
+            return
         _pay(session, case, amount=amount, actor=decider, now=now, note=f"refund of {amount} approved")
     elif approval.status == ApprovalStatus.rejected:
         note = f"refund of {approval.amount} rejected"

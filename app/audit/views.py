@@ -13,7 +13,7 @@ from app.audit import service
 from app.audit.models import ApprovalKind, ApprovalStatus
 from app.db import SessionDep, utc_now
 from app.i18n import gettext
-from app.web import redirect, render
+from app.web import form_int, redirect, render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -80,7 +80,7 @@ def audit_page(
     subject_id: str = "",
     cursor: str | None = None,
 ) -> Response:
-    sid = int(subject_id) if subject_id.strip().isdigit() else None
+    sid = form_int(subject_id)
     rows = service.list_entries(
         session,
         action=action[:64] or None,

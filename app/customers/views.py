@@ -17,17 +17,17 @@ from app.db import SessionDep, utc_now
 from app.errors import InvalidInput, is_htmx
 from app.followups.rules import KIND_LABELS as FOLLOWUP_KIND_LABELS
 from app.i18n import gettext
-from app.web import redirect, render
+from app.web import form_int, redirect, render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 PAGE_SIZE = 50
 
 
 def _filters(q: str, store: str, vip_min: str, tag: str) -> CustomerFilters:
-    vip = vip_min.strip()
-    if vip and not vip.isdigit():
+    vip = form_int(vip_min)
+    if vip_min.strip() and vip is None:
         raise InvalidInput("vip_min must be between 0 and 9.", fields={"vip_min": "0–9"})
-    return CustomerFilters(q=q[:100], store=store.strip(), vip_min=int(vip) if vip else None, tag=tag[:32])
+    return CustomerFilters(q=q[:100], store=store.strip(), vip_min=vip, tag=tag[:32])
 
 
 @router.get("/customers")

@@ -223,9 +223,8 @@ def sync_order(session: Session, store: Store, data: OrderData, *, now: datetime
             discount_total=data.discount_total,
             total=data.total,
             source_updated_at=data.updated_at,
+            note=data.note or "",
         )
-        if data.note:
-            order.note = data.note[:5000]
     elif data.updated_at and (order.source_updated_at is None or data.updated_at > order.source_updated_at):
         _apply_newer_fields(session, order, data, now=now)
     for stage, at in sorted(data.stages, key=lambda s: _rank(s[0])):

@@ -67,7 +67,12 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 async def _raw_body(request: Request) -> bytes:
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > inbox.MAX_BODY_BYTES:
+    if (
+        length
+        and length.isascii()
+        and length.isdigit()
+        and (len(length) > 12 or int(length) > inbox.MAX_BODY_BYTES)
+    ):
         raise PayloadTooLarge("A webhook body may be at most 1 MB.")
     chunks, size = [], 0
     async for chunk in request.stream():

@@ -68,6 +68,12 @@ TIMESTAMP_FIELD: dict[Stage, str] = {
 }
 
 
+def manual_next(current: Stage) -> tuple[Stage, ...]:
+    """The moves a person may ask for. `refunded` is reached only by recording the money
+    (orders.service.record_refund, usually through an after-sales case), never by a click."""
+    return tuple(stage for stage in ALLOWED[current] if stage != Stage.refunded)
+
+
 def is_allowed(current: Stage, to: Stage) -> bool:
     return to in ALLOWED[current]
 

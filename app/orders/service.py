@@ -18,7 +18,7 @@ from app.events import emit
 from app.integrations.models import Store
 from app.money import parse_currency, parse_money
 from app.orders import lifecycle
-from app.orders.lifecycle import ALLOWED, TIMESTAMP_FIELD, Stage
+from app.orders.lifecycle import TIMESTAMP_FIELD, Stage
 from app.orders.models import Order, OrderItem, OrderTimelineEntry, Shipment
 from app.pagination import Rows, paginate
 
@@ -47,7 +47,15 @@ class OrderCard:
 
     @property
     def allowed_next(self) -> tuple[Stage, ...]:
-        return ALLOWED[Stage(self.order.stage)]
+        return lifecycle.manual_next(Stage(self.order.stage))
+
+    @property
+    def can_add_shipment(self) -> bool:
+        return Stage(self.order.stage) in (Stage.paid, Stage.shipped)
+
+    @property
+    def can_mark_delivered(self) -> bool:
+        return Stage(self.order.stage) == Stage.shipped
 
     @property
     def steps(self) -> list[dict[str, object]]:
@@ -218,6 +226,7 @@ def create_order(
     total: Decimal | None = None,
     assisted_by_id: int | None = None,
     source_updated_at: datetime | None = None,
+    note: str = "",
 ) -> Order:
     """Validate everything, then write the order, its lines and its first timeline row."""
     if customer.store_id != store.id:
@@ -253,6 +262,7 @@ def create_order(
         assisted_by_id=assisted_by_id,
         placed_at=placed_at,
         source_updated_at=source_updated_at,
+        note=note[:5000],
         created_at=now,
         updated_at=now,
     )
@@ -307,7 +317,7 @@ def _append_timeline(
 
 
 def _conflict(order: Order, to: Stage) -> Conflict:
-    allowed = ", ".join(s.value for s in ALLOWED[Stage(order.stage)]) or "none (final stage)"
+    allowed = ", ".join(s.value for s in lifecycle.manual_next(Stage(order.stage))) or "none (final stage)"
     return Conflict(
         "Order {number} cannot move from {current} to {to}. Allowed next: {allowed}.",
         number=order.number,
@@ -342,6 +352,12 @@ def advance(
         ) from exc
     at = at or now
     current = Stage(order.stage)
+    if to == Stage.refunded and current != Stage.refunded and order.refunded_amount < order.total:
+        raise Conflict(
+            "Order {number} becomes refunded only when its whole total has been refunded; "
+            "record the refund (an after-sales case does it).",
+            number=order.number,
+        )
     from_storefront = actor.type in ("storefront", "system")
     if lifecycle.is_allowed(current, to):
         path = [to]

@@ -50,8 +50,10 @@ def make_order(
         ],
         Stage.reviewed: [Stage.paid, Stage.shipped, Stage.delivered, Stage.confirmed, Stage.reviewed],
         Stage.cancelled: [Stage.cancelled],
-        Stage.refunded: [Stage.paid, Stage.refunded],
+        Stage.refunded: [Stage.paid],
     }[stage]
     for step in path:
         service.advance(db, order, to=step, actor=STOREFRONT, now=T0)
+    if stage == Stage.refunded:  # only money makes an order refunded
+        service.record_refund(db, order, amount=order.total, actor=STOREFRONT, reason="refund", now=T0)
     return order

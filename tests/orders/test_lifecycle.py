@@ -7,7 +7,7 @@ import pytest
 from app.audit.service import STOREFRONT, Actor
 from app.errors import Conflict
 from app.orders import service
-from app.orders.lifecycle import ALLOWED, SEQUENCE, TERMINAL, Stage, catch_up_path
+from app.orders.lifecycle import ALLOWED, SEQUENCE, TERMINAL, Stage, catch_up_path, manual_next
 from app.orders.models import OrderTimelineEntry
 from tests.factories import T0, count, make_agent
 from tests.orders.helpers import make_order
@@ -20,7 +20,7 @@ def test_an_agent_moves_exactly_along_the_allowed_steps(db, start, to):
     agent = make_agent(db)
     order = make_order(db, stage=start)
     rows_before = len(service.timeline_for(db, order.id))
-    if to in ALLOWED[start]:
+    if to in manual_next(start):
         service.advance(db, order, to=to, actor=Actor.agent(agent), now=T0)
         assert order.stage == to
         last = service.timeline_for(db, order.id)[-1]
@@ -35,23 +35,40 @@ def test_an_agent_moves_exactly_along_the_allowed_steps(db, start, to):
             service.advance(db, order, to=to, actor=Actor.agent(agent), now=T0)
         assert order.stage == start
         assert len(service.timeline_for(db, order.id)) == rows_before
-        allowed = ", ".join(s.value for s in ALLOWED[start]) or "none (final stage)"
-        assert f"Allowed next: {allowed}" in exc.value.english()
+        if to != Stage.refunded:
+            allowed = ", ".join(s.value for s in manual_next(start)) or "none (final stage)"
+            assert f"Allowed next: {allowed}" in exc.value.english()
 
 
 @pytest.mark.parametrize(("start", "to"), PAIRS, ids=[f"{a}->{b}" for a, b in PAIRS])
 def test_a_storefront_event_never_moves_a_stage_back(db, start, to):
     order = make_order(db, stage=start)
-    allowed = to in ALLOWED[start]
+    allowed = to in ALLOWED[start] and to != Stage.refunded
     behind = start in SEQUENCE and to in SEQUENCE and SEQUENCE.index(to) <= SEQUENCE.index(start)
     ahead = catch_up_path(start, to) is not None
-    if allowed or behind or ahead:
+    if to == Stage.refunded and start != Stage.refunded:
+        with pytest.raises(Conflict, match="whole total has been refunded"):
+            service.advance(db, order, to=to, actor=STOREFRONT, now=T0)
+        assert order.stage == start
+    elif allowed or behind or ahead:
         service.advance(db, order, to=to, actor=STOREFRONT, now=T0)
         assert order.stage == (start if behind and not allowed else to)
     else:
         with pytest.raises(Conflict):
             service.advance(db, order, to=to, actor=STOREFRONT, now=T0)
         assert order.stage == start
+
+
+def test_refunded_comes_only_from_recording_the_money(db, now):
+    from decimal import Decimal
+
+    order = make_order(db, stage=Stage.delivered)
+    assert Stage.refunded not in service.order_card(db, order).allowed_next
+    service.record_refund(db, order, amount=Decimal("50.00"), actor=STOREFRONT, reason="partial", now=now)
+    assert order.stage == Stage.delivered
+    rest = order.total - Decimal("50.00")
+    service.record_refund(db, order, amount=rest, actor=STOREFRONT, reason="rest", now=now)
+    assert order.stage == Stage.refunded and order.refunded_at == now
 
 
 def test_terminal_stages_allow_nothing():
