@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-HUITOU = str(Path(sys.executable).with_name("huitou"))
+from tests.live import HUITOU, running_server
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -26,12 +23,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -48,23 +39,8 @@ def live_server(tmp_path_factory) -> Iterator[str]:
         capture_output=True,
         timeout=300,
     )
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("live-log") / "server.log").open("w")
-    process = subprocess.Popen([HUITOU, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("the server did not start")
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+    with running_server(env, tmp_path_factory.mktemp("live-log") / "server.log") as base:
+        yield base
     drop_scratch_database(url)
 
 

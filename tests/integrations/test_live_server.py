@@ -4,27 +4,18 @@ engine the suite runs on): real concurrency, real commits, the background proces
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
 from tests.integrations.conftest import fixture_bytes, shopify_headers
+from tests.live import HUITOU, running_server
 
-HUITOU = str(Path(sys.executable).with_name("huitou"))
 SECRET = "live-test-shopify-secret-0123"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -42,24 +33,9 @@ def live(tmp_path_factory):
         timeout=60,
     )
     assert added.returncode == 0, added.stderr
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("hooks-log") / "server.log").open("w")
-    process = subprocess.Popen([HUITOU, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("the server did not start")
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1), poolclass=sa.NullPool)
-    yield base, engine, env
-    process.terminate()
-    process.wait(timeout=10)
+    with running_server(env, tmp_path_factory.mktemp("hooks-log") / "server.log") as base:
+        yield base, engine, env
     engine.dispose()
     drop_scratch_database(url)
 
