@@ -445,6 +445,25 @@ def update_from_source(
     return True
 
 
+def credit_assist(
+    session: Session, order: Order, *, agent_id: int | None, agreed_prices: dict[int, Decimal]
+) -> Order:
+    """Credit the agent whose inquiry became this order (客服销售额) and note the bargained prices
+    on its lines. Fills only what is still empty: the storefront's own figures are never overwritten,
+    and the line totals stay what the buyer was charged."""
+    if order.assisted_by_id is None and agent_id is not None:
+        order.assisted_by_id = agent_id
+        session.add(order)
+    if agreed_prices:
+        for item in items_for(session, order.id):
+            price = agreed_prices.get(item.product_id) if item.product_id is not None else None
+            if price is not None and item.agreed_price is None:
+                item.agreed_price = parse_money(price, field="agreed_price")
+                session.add(item)
+    session.flush()
+    return order
+
+
 # --- refunds and auto-confirmation -----------------------------------------------------------
 
 

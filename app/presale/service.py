@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +21,7 @@ from app.customers.models import Customer
 from app.errors import Conflict, InvalidInput, NotFound
 from app.events import emit
 from app.integrations.models import Store
+from app.orders import service as orders
 from app.orders.models import Order, OrderItem
 from app.pagination import Rows, paginate
 from app.presale import bargaining, lifecycle
@@ -230,24 +232,14 @@ def mark_won(
 
 
 def _credit_order(session: Session, inquiry: Inquiry, order: Order) -> None:
-    if order.assisted_by_id is None and inquiry.agent_id is not None:
-        order.assisted_by_id = inquiry.agent_id
-        session.add(order)
     rounds = rounds_of(session, inquiry.id)
-    if not rounds:
-        session.flush()
-        return
-    products = {p.id: p for p in products_of(session, inquiry.id)}
-    items = session.exec(select(OrderItem).where(OrderItem.order_id == order.id)).all()
-    for item in items:
-        product = products.get(item.product_id)
-        if product is None or item.agreed_price is not None:
-            continue
-        price = bargaining.agreed_price(product, rounds)
-        if price is not None:
-            item.agreed_price = price
-            session.add(item)
-    session.flush()
+    agreed: dict[int, Decimal] = {}
+    if rounds:
+        for product in products_of(session, inquiry.id):
+            price = bargaining.agreed_price(product, rounds)
+            if price is not None:
+                agreed[product.id] = price
+    orders.credit_assist(session, order, agent_id=inquiry.agent_id, agreed_prices=agreed)
 
 
 def on_order_created(session: Session, *, now: datetime, order: Order, **_: Any) -> None:
