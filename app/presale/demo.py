@@ -269,18 +269,29 @@ def _credit_orders(ctx: DemoContext, credits: list[dict[str, Any]], agreed: list
         .where(orders.c.id == sa.bindparam("oid"), orders.c.assisted_by_id.is_(None))
         .values(assisted_by_id=sa.bindparam("aid"))
     )
+    for chunk in chunked(credits, BATCH):
+        ctx.session.execute(credit, chunk)
+    # Update lines by primary key: a WHERE on (order_id, product_id) lets SQLite's planner pick the
+    # product index (few products, many lines) and scan tens of thousands of rows per update.
     price = (
         sa.update(items)
-        .where(
-            items.c.order_id == sa.bindparam("oid"),
-            items.c.product_id == sa.bindparam("pid"),
-            items.c.agreed_price.is_(None),
-        )
+        .where(items.c.id == sa.bindparam("item_id"), items.c.agreed_price.is_(None))
         .values(agreed_price=sa.bindparam("price"))
     )
-    for statement, rows in ((credit, credits), (price, agreed)):
-        for chunk in chunked(rows, BATCH):
-            ctx.session.execute(statement, chunk)
+    for chunk in chunked(agreed, BATCH):
+        wanted = {(row["oid"], row["pid"]): row["price"] for row in chunk}
+        lines = ctx.session.execute(
+            sa.select(items.c.id, items.c.order_id, items.c.product_id).where(
+                items.c.order_id.in_({row["oid"] for row in chunk})
+            )
+        )
+        updates = [
+            {"item_id": line.id, "price": wanted[(line.order_id, line.product_id)]}
+            for line in lines
+            if (line.order_id, line.product_id) in wanted
+        ]
+        if updates:
+            ctx.session.execute(price, updates)
 
 
 def _pending_approvals(ctx: DemoContext, pending: list[tuple[int, dict[str, Any], int | None]]) -> None:
