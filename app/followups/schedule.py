@@ -103,6 +103,34 @@ def _due(session: Session, rule: FollowupRule, store: Store, anchor: datetime) -
     return due_for_auto(session, store, due) if rule.action == Action.auto else due
 
 
+def _rows(
+    session: Session,
+    rules: list[FollowupRule],
+    *,
+    store_id: int,
+    customer_id: int,
+    subject: str,
+    anchor: datetime,
+    now: datetime,
+    event_key: str | None = None,
+    **links: int | None,
+) -> list[dict[str, Any]]:
+    """One pending follow-up per rule, due its delay after `anchor`, keyed on `subject`."""
+    store = session.get(Store, store_id)
+    return [
+        row_for(
+            rule,
+            store_id=store_id,
+            customer_id=customer_id,
+            due_at=_due(session, rule, store, anchor),
+            key=_key(rule, subject, event_key),
+            now=now,
+            **links,
+        )
+        for rule in rules
+    ]
+
+
 def _schedule_order(
     session: Session,
     trigger: Trigger,
@@ -111,19 +139,17 @@ def _schedule_order(
     now: datetime,
     event_key: str | None = None,
 ) -> int:
-    store = session.get(Store, order.store_id)
-    rows = [
-        row_for(
-            rule,
-            store_id=order.store_id,
-            customer_id=order.customer_id,
-            order_id=order.id,
-            due_at=_due(session, rule, store, anchor),
-            key=_key(rule, f"o{order.id}", event_key),
-            now=now,
-        )
-        for rule in rules_for(session, trigger, now=now)
-    ]
+    rows = _rows(
+        session,
+        rules_for(session, trigger, now=now),
+        store_id=order.store_id,
+        customer_id=order.customer_id,
+        subject=f"o{order.id}",
+        anchor=anchor,
+        now=now,
+        event_key=event_key,
+        order_id=order.id,
+    )
     return insert_followups(session, rows)
 
 
@@ -158,45 +184,39 @@ def on_shipment_exception(
 
 
 def on_review_posted(session: Session, *, now: datetime, review: Review, **_: Any) -> None:
-    store = session.get(Store, review.store_id)
-    rows = []
-    for rule in rules_for(session, Trigger.review_posted, now=now):
-        if rule.kind == FollowupKind.review_thanks and review.rating < 4:
-            continue
-        if rule.kind == FollowupKind.bad_review and review.rating > 2:
-            continue
-        rows.append(
-            row_for(
-                rule,
-                store_id=review.store_id,
-                customer_id=review.customer_id,
-                order_id=review.order_id,
-                review_id=review.id,
-                due_at=_due(session, rule, store, now),
-                key=_key(rule, f"v{review.id}", None),
-                now=now,
-            )
-        )
+    rules = [
+        rule
+        for rule in rules_for(session, Trigger.review_posted, now=now)
+        if not (rule.kind == FollowupKind.review_thanks and review.rating < 4)
+        and not (rule.kind == FollowupKind.bad_review and review.rating > 2)
+    ]
+    rows = _rows(
+        session,
+        rules,
+        store_id=review.store_id,
+        customer_id=review.customer_id,
+        subject=f"v{review.id}",
+        anchor=now,
+        now=now,
+        order_id=review.order_id,
+        review_id=review.id,
+    )
     insert_followups(session, rows)
 
 
 def on_inquiry_closed(session: Session, *, now: datetime, inquiry: Inquiry, **_: Any) -> None:
     if inquiry.status != InquiryStatus.lost:
         return
-    store = session.get(Store, inquiry.store_id)
-    anchor = inquiry.closed_at or now
-    rows = [
-        row_for(
-            rule,
-            store_id=inquiry.store_id,
-            customer_id=inquiry.customer_id,
-            inquiry_id=inquiry.id,
-            due_at=_due(session, rule, store, anchor),
-            key=_key(rule, f"i{inquiry.id}", None),
-            now=now,
-        )
-        for rule in rules_for(session, Trigger.inquiry_lost, now=now)
-    ]
+    rows = _rows(
+        session,
+        rules_for(session, Trigger.inquiry_lost, now=now),
+        store_id=inquiry.store_id,
+        customer_id=inquiry.customer_id,
+        subject=f"i{inquiry.id}",
+        anchor=inquiry.closed_at or now,
+        now=now,
+        inquiry_id=inquiry.id,
+    )
     insert_followups(session, rows)
 
 
@@ -248,23 +268,22 @@ def on_case_changed(
     triggers = [Trigger.case_opened] if opened else []
     triggers += [Trigger.case_closed] if closed else [Trigger.case_updated]
     rows: list[dict[str, Any]] = []
-    store = session.get(Store, case.store_id)
     for trigger in triggers:
         for rule in rules_for(session, trigger, now=now):
             if rule.kind == FollowupKind.aftersales_deadline:
                 rows += deadline_rows(session, rule, case, now=now)
             elif rule.kind == FollowupKind.care:
-                rows.append(
-                    row_for(
-                        rule,
-                        store_id=case.store_id,
-                        customer_id=case.customer_id,
-                        order_id=case.order_id,
-                        case_id=case.id,
-                        due_at=_due(session, rule, store, now),
-                        key=_key(rule, f"c{case.id}", trigger.value),
-                        now=now,
-                    )
+                rows += _rows(
+                    session,
+                    [rule],
+                    store_id=case.store_id,
+                    customer_id=case.customer_id,
+                    subject=f"c{case.id}",
+                    anchor=now,
+                    now=now,
+                    event_key=trigger.value,
+                    order_id=case.order_id,
+                    case_id=case.id,
                 )
     # A case opened with both deadlines set: the refund-by rule watches it from the start.
     if opened:
@@ -277,23 +296,19 @@ def on_case_changed(
 def on_ticket_solved(session: Session, *, now: datetime, ticket: Any, **_: Any) -> None:
     if getattr(ticket, "customer_id", None) is None:
         return
-    rows = []
-    for rule in rules_for(session, Trigger.ticket_solved, now=now):
-        from app.customers.models import Customer
+    from app.customers.models import Customer
 
-        customer = session.get(Customer, ticket.customer_id)
-        store = session.get(Store, customer.store_id)
-        rows.append(
-            row_for(
-                rule,
-                store_id=customer.store_id,
-                customer_id=customer.id,
-                order_id=getattr(ticket, "order_id", None),
-                due_at=_due(session, rule, store, now),
-                key=_key(rule, f"t{ticket.id}", None),
-                now=now,
-            )
-        )
+    customer = session.get(Customer, ticket.customer_id)
+    rows = _rows(
+        session,
+        rules_for(session, Trigger.ticket_solved, now=now),
+        store_id=customer.store_id,
+        customer_id=customer.id,
+        subject=f"t{ticket.id}",
+        anchor=now,
+        now=now,
+        order_id=getattr(ticket, "order_id", None),
+    )
     insert_followups(session, rows)
 
 

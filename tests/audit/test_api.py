@@ -5,27 +5,7 @@ import pytest
 from app.accounts.models import Role, Scope
 from app.audit import service as audit
 from app.audit.models import ApprovalStatus
-from app.presale.rounds import record_round
 from tests.factories import T0, bearer, make_agent, make_api_key
-from tests.presale.helpers import make_inquiry, setup
-
-
-@pytest.fixture
-def pending(db):
-    store, product, customer = setup(db)
-    agent = make_agent(db)
-    inquiry = make_inquiry(db, store, customer, [product], agent=agent)
-    outcome = record_round(
-        db,
-        inquiry,
-        product_id=product.id,
-        speaker="agent",
-        offered_price="150",
-        is_agreed=True,
-        agent=agent,
-        now=T0,
-    )
-    return outcome
 
 
 def test_list_approvals_with_a_read_key_and_status_filter(client, db, pending):

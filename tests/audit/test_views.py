@@ -2,28 +2,7 @@ import pytest
 
 from app.accounts.models import Role
 from app.audit.models import ApprovalStatus
-from app.presale.rounds import record_round
 from tests.factories import T0, login, make_agent
-from tests.presale.helpers import make_inquiry, setup
-
-
-@pytest.fixture
-def pending(db):
-    store, product, customer = setup(db)
-    agent = make_agent(db)
-    inquiry = make_inquiry(db, store, customer, [product], agent=agent)
-    outcome = record_round(
-        db,
-        inquiry,
-        product_id=product.id,
-        speaker="agent",
-        offered_price="150",
-        is_agreed=True,
-        agent=agent,
-        now=T0,
-    )
-    outcome.requester = agent
-    return outcome
 
 
 def test_agents_cannot_open_approvals_or_the_audit_log(client, db, pending):
