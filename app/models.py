@@ -8,6 +8,7 @@ from app.customers import models as customers_models  # noqa: F401
 from app.followups import models as followups_models  # noqa: F401
 from app.integrations import models as integrations_models  # noqa: F401
 from app.orders import models as orders_models  # noqa: F401
+from app.phrasing import models as phrasing_models  # noqa: F401
 from app.presale import models as presale_models  # noqa: F401
 from app.reviews import models as reviews_models  # noqa: F401
 from app.tickets import models as tickets_models  # noqa: F401

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 20:43:53.906743
+Create Date: 2026-11-22 22:49:38.590822
 
 """
 from collections.abc import Sequence
@@ -172,6 +172,22 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_products_category'), ['category'], unique=False)
         batch_op.create_index(batch_op.f('ix_products_store_id'), ['store_id'], unique=False)
 
+    op.create_table('queues',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('team_id', sa.Integer(), nullable=True),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('filters', sa.JSON(), nullable=False),
+    sa.Column('is_default', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_queues_team_id_teams'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_queues')),
+    sa.UniqueConstraint('team_id', 'key', name=op.f('uq_queues_team_id_key'))
+    )
+    with op.batch_alter_table('queues', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_queues_team_id'), ['team_id'], unique=False)
+
     op.create_table('store_secrets',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('store_id', sa.Integer(), nullable=False),
@@ -315,6 +331,30 @@ def upgrade() -> None:
         batch_op.create_index('ix_orders_store_placed', ['store_id', 'placed_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_updated_at'), ['updated_at'], unique=False)
 
+    op.create_table('phrasing_templates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('category', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('scope', sa.Enum('global', 'team', 'personal', name='phrasingscope', native_enum=False, length=16), nullable=False),
+    sa.Column('team_id', sa.Integer(), nullable=True),
+    sa.Column('owner_id', sa.Integer(), nullable=True),
+    sa.Column('shortcut', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('is_active', sa.Boolean(), nullable=False),
+    sa.Column('is_starter', sa.Boolean(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['agents.id'], name=op.f('fk_phrasing_templates_created_by_id_agents'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['owner_id'], ['agents.id'], name=op.f('fk_phrasing_templates_owner_id_agents'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_phrasing_templates_team_id_teams'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_phrasing_templates'))
+    )
+    with op.batch_alter_table('phrasing_templates', schema=None) as batch_op:
+        batch_op.create_index('ix_phrasing_templates_category_active', ['category', 'is_active'], unique=False)
+        batch_op.create_index(batch_op.f('ix_phrasing_templates_owner_id'), ['owner_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_phrasing_templates_shortcut'), ['shortcut'], unique=False)
+        batch_op.create_index(batch_op.f('ix_phrasing_templates_team_id'), ['team_id'], unique=False)
+
     op.create_table('revisit_plans',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
@@ -418,6 +458,24 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_inquiries_store_id'), ['store_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_inquiries_updated_at'), ['updated_at'], unique=False)
 
+    op.create_table('macros',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('team_id', sa.Integer(), nullable=True),
+    sa.Column('template_id', sa.Integer(), nullable=True),
+    sa.Column('set_status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('set_priority', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
+    sa.Column('add_tags', sa.JSON(), nullable=False),
+    sa.Column('assign_to', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('is_active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_macros_team_id_teams'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['template_id'], ['phrasing_templates.id'], name=op.f('fk_macros_template_id_phrasing_templates'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_macros'))
+    )
+    with op.batch_alter_table('macros', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_macros_team_id'), ['team_id'], unique=False)
+
     op.create_table('order_items',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('order_id', sa.Integer(), nullable=False),
@@ -452,6 +510,15 @@ def upgrade() -> None:
     with op.batch_alter_table('order_timeline', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_order_timeline_order_id'), ['order_id'], unique=False)
 
+    op.create_table('phrasing_variants',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('template_id', sa.Integer(), nullable=False),
+    sa.Column('locale', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['template_id'], ['phrasing_templates.id'], name=op.f('fk_phrasing_variants_template_id_phrasing_templates'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_phrasing_variants')),
+    sa.UniqueConstraint('template_id', 'locale', name=op.f('uq_phrasing_variants_template_id_locale'))
+    )
     op.create_table('reviews',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('store_id', sa.Integer(), nullable=False),
@@ -555,6 +622,8 @@ def upgrade() -> None:
     sa.Column('kind', sa.Enum('inquiry', 'bargaining', 'payment_reminder', 'reassurance', 'shipping', 'confirm_nudge', 'review_request', 'review_thanks', 'bad_review', 'lost_lead', 'aftersales', 'revisit', 'buyer_message', 'other', name='ticketkind', native_enum=False, length=24), nullable=False),
     sa.Column('status', sa.Enum('open', 'pending', 'snoozed', 'solved', 'closed', name='ticketstatus', native_enum=False, length=16), nullable=False),
     sa.Column('priority', sa.Enum('low', 'normal', 'high', 'urgent', name='ticketpriority', native_enum=False, length=8), nullable=False),
+    sa.Column('priority_rank', sa.Integer(), nullable=False),
+    sa.Column('store_id', sa.Integer(), nullable=True),
     sa.Column('team_id', sa.Integer(), nullable=True),
     sa.Column('assignee_id', sa.Integer(), nullable=True),
     sa.Column('customer_id', sa.Integer(), nullable=True),
@@ -566,8 +635,15 @@ def upgrade() -> None:
     sa.Column('tags', sa.JSON(), nullable=False),
     sa.Column('snoozed_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('first_response_due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('next_response_due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolution_due_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('first_response_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_inbound_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_outbound_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('assigned_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('solved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reopened_count', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['assignee_id'], ['agents.id'], name=op.f('fk_tickets_assignee_id_agents'), ondelete='SET NULL'),
@@ -576,14 +652,19 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['inquiry_id'], ['inquiries.id'], name=op.f('fk_tickets_inquiry_id_inquiries'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_tickets_order_id_orders'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['review_id'], ['reviews.id'], name=op.f('fk_tickets_review_id_reviews'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_tickets_store_id_stores'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_tickets_team_id_teams'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tickets'))
     )
     with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_tickets_assignee_id'), ['assignee_id'], unique=False)
+        batch_op.create_index('ix_tickets_assignee_status', ['assignee_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tickets_case_id'), ['case_id'], unique=False)
         batch_op.create_index('ix_tickets_customer_kind_status', ['customer_id', 'kind', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tickets_inquiry_id'), ['inquiry_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_order_id'), ['order_id'], unique=False)
-        batch_op.create_index('ix_tickets_status_priority_due', ['status', 'priority', 'due_at'], unique=False)
+        batch_op.create_index('ix_tickets_queue', ['status', 'kind', 'priority_rank', 'due_at'], unique=False)
+        batch_op.create_index('ix_tickets_status_snoozed_until', ['status', 'snoozed_until'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tickets_store_id'), ['store_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_team_id'), ['team_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_updated_at'), ['updated_at'], unique=False)
 
@@ -634,31 +715,113 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_followups_plan_id'), ['plan_id'], unique=False)
         batch_op.create_index('ix_followups_status_due', ['status', 'due_at'], unique=False)
 
+    op.create_table('phrasing_usages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('template_id', sa.Integer(), nullable=False),
+    sa.Column('category', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('locale', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('agent_id', sa.Integer(), nullable=True),
+    sa.Column('ticket_id', sa.Integer(), nullable=True),
+    sa.Column('customer_id', sa.Integer(), nullable=True),
+    sa.Column('order_id', sa.Integer(), nullable=True),
+    sa.Column('inquiry_id', sa.Integer(), nullable=True),
+    sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=True),
+    sa.Column('outcome_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], name=op.f('fk_phrasing_usages_agent_id_agents'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_phrasing_usages_customer_id_customers'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['inquiry_id'], ['inquiries.id'], name=op.f('fk_phrasing_usages_inquiry_id_inquiries'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_phrasing_usages_order_id_orders'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['template_id'], ['phrasing_templates.id'], name=op.f('fk_phrasing_usages_template_id_phrasing_templates'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_phrasing_usages_ticket_id_tickets'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_phrasing_usages'))
+    )
+    with op.batch_alter_table('phrasing_usages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_phrasing_usages_agent_id'), ['agent_id'], unique=False)
+        batch_op.create_index('ix_phrasing_usages_customer_category', ['customer_id', 'category', 'outcome_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_phrasing_usages_inquiry_id'), ['inquiry_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_phrasing_usages_order_id'), ['order_id'], unique=False)
+        batch_op.create_index('ix_phrasing_usages_template_used', ['template_id', 'used_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_phrasing_usages_ticket_id'), ['ticket_id'], unique=False)
+
     op.create_table('ticket_messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
     sa.Column('direction', sa.Enum('inbound', 'outbound', 'note', name='messagedirection', native_enum=False, length=10), nullable=False),
     sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('automated', sa.Boolean(), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('delivery_status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('template_id', sa.Integer(), nullable=True),
+    sa.Column('store_id', sa.Integer(), nullable=True),
+    sa.Column('external_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['author_id'], ['agents.id'], name=op.f('fk_ticket_messages_author_id_agents'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_ticket_messages_store_id_stores'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['template_id'], ['phrasing_templates.id'], name=op.f('fk_ticket_messages_template_id_phrasing_templates'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_ticket_messages_ticket_id_tickets'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_messages'))
     )
     with op.batch_alter_table('ticket_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ticket_messages_template_id'), ['template_id'], unique=False)
         batch_op.create_index('ix_ticket_messages_ticket_created', ['ticket_id', 'created_at'], unique=False)
+        batch_op.create_index('ux_ticket_messages_store_external', ['store_id', 'external_id'], unique=True)
+
+    op.create_table('ticket_viewers',
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('agent_id', sa.Integer(), nullable=False),
+    sa.Column('seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], name=op.f('fk_ticket_viewers_agent_id_agents'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_ticket_viewers_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('ticket_id', 'agent_id', name=op.f('pk_ticket_viewers'))
+    )
+    with op.batch_alter_table('ticket_viewers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ticket_viewers_seen_at'), ['seen_at'], unique=False)
+
+    with op.batch_alter_table('agents', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('is_away', sa.Boolean(), nullable=False))
+        batch_op.add_column(sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=True))
+
+    with op.batch_alter_table('teams', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('assignment_mode', sa.Enum('manual', 'round_robin', 'fewest_open', name='assignmentmode', native_enum=False, length=16), nullable=False))
+        batch_op.add_column(sa.Column('max_open_per_agent', sa.Integer(), nullable=False))
+        batch_op.add_column(sa.Column('last_assigned_agent_id', sa.Integer(), nullable=True))
 
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('teams', schema=None) as batch_op:
+        batch_op.drop_column('last_assigned_agent_id')
+        batch_op.drop_column('max_open_per_agent')
+        batch_op.drop_column('assignment_mode')
+
+    with op.batch_alter_table('agents', schema=None) as batch_op:
+        batch_op.drop_column('last_seen_at')
+        batch_op.drop_column('is_away')
+
+    with op.batch_alter_table('ticket_viewers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ticket_viewers_seen_at'))
+
+    op.drop_table('ticket_viewers')
     with op.batch_alter_table('ticket_messages', schema=None) as batch_op:
+        batch_op.drop_index('ux_ticket_messages_store_external')
         batch_op.drop_index('ix_ticket_messages_ticket_created')
+        batch_op.drop_index(batch_op.f('ix_ticket_messages_template_id'))
 
     op.drop_table('ticket_messages')
+    with op.batch_alter_table('phrasing_usages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_phrasing_usages_ticket_id'))
+        batch_op.drop_index('ix_phrasing_usages_template_used')
+        batch_op.drop_index(batch_op.f('ix_phrasing_usages_order_id'))
+        batch_op.drop_index(batch_op.f('ix_phrasing_usages_inquiry_id'))
+        batch_op.drop_index('ix_phrasing_usages_customer_category')
+        batch_op.drop_index(batch_op.f('ix_phrasing_usages_agent_id'))
+
+    op.drop_table('phrasing_usages')
     with op.batch_alter_table('followups', schema=None) as batch_op:
         batch_op.drop_index('ix_followups_status_due')
         batch_op.drop_index(batch_op.f('ix_followups_plan_id'))
@@ -669,10 +832,14 @@ def downgrade() -> None:
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tickets_updated_at'))
         batch_op.drop_index(batch_op.f('ix_tickets_team_id'))
-        batch_op.drop_index('ix_tickets_status_priority_due')
+        batch_op.drop_index(batch_op.f('ix_tickets_store_id'))
+        batch_op.drop_index('ix_tickets_status_snoozed_until')
+        batch_op.drop_index('ix_tickets_queue')
         batch_op.drop_index(batch_op.f('ix_tickets_order_id'))
+        batch_op.drop_index(batch_op.f('ix_tickets_inquiry_id'))
         batch_op.drop_index('ix_tickets_customer_kind_status')
-        batch_op.drop_index(batch_op.f('ix_tickets_assignee_id'))
+        batch_op.drop_index(batch_op.f('ix_tickets_case_id'))
+        batch_op.drop_index('ix_tickets_assignee_status')
 
     op.drop_table('tickets')
     with op.batch_alter_table('inquiry_products', schema=None) as batch_op:
@@ -699,6 +866,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_reviews_customer_id'))
 
     op.drop_table('reviews')
+    op.drop_table('phrasing_variants')
     with op.batch_alter_table('order_timeline', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_order_timeline_order_id'))
 
@@ -708,6 +876,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_order_items_order_id'))
 
     op.drop_table('order_items')
+    with op.batch_alter_table('macros', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_macros_team_id'))
+
+    op.drop_table('macros')
     with op.batch_alter_table('inquiries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inquiries_updated_at'))
         batch_op.drop_index(batch_op.f('ix_inquiries_store_id'))
@@ -729,6 +901,13 @@ def downgrade() -> None:
 
     op.drop_table('webhook_delivery_attempts')
     op.drop_table('revisit_plans')
+    with op.batch_alter_table('phrasing_templates', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_phrasing_templates_team_id'))
+        batch_op.drop_index(batch_op.f('ix_phrasing_templates_shortcut'))
+        batch_op.drop_index(batch_op.f('ix_phrasing_templates_owner_id'))
+        batch_op.drop_index('ix_phrasing_templates_category_active')
+
+    op.drop_table('phrasing_templates')
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_orders_updated_at'))
         batch_op.drop_index('ix_orders_store_placed')
@@ -759,6 +938,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_store_secrets_store_id'))
 
     op.drop_table('store_secrets')
+    with op.batch_alter_table('queues', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_queues_team_id'))
+
+    op.drop_table('queues')
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_products_store_id'))
         batch_op.drop_index(batch_op.f('ix_products_category'))

@@ -37,12 +37,26 @@ class Scope(enum.StrEnum):
         return self.rank >= needed.rank
 
 
+class AssignmentMode(enum.StrEnum):
+    manual = "manual"  # agents take work with "next ticket" (下一个)
+    round_robin = "round_robin"  # new tickets go to the online agents in turn
+    fewest_open = "fewest_open"  # new tickets go to the online agent with the fewest open tickets
+
+
 class Team(SQLModel, table=True):
     __tablename__ = "teams"
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     description: str = Field(default="", max_length=255)
+    assignment_mode: AssignmentMode = Field(
+        default=AssignmentMode.manual, sa_type=str_enum(AssignmentMode, 16)
+    )
+    # Auto-assignment gives an agent no more than this many active tickets; 0 means no cap.
+    max_open_per_agent: int = Field(default=0)
+    # Round robin resumes after the agent who got the last ticket (a plain id: agents already
+    # point at teams, and a foreign key back would make the two tables a cycle).
+    last_assigned_agent_id: int | None = Field(default=None)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -61,6 +75,9 @@ class Agent(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     # Bumped to end every session of this agent at once (logout everywhere, disable, new password).
     session_epoch: int = Field(default=0)
+    # 挂起: an away agent gets no auto-assigned work; "online" means seen in the last few minutes.
+    is_away: bool = Field(default=False)
+    last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

@@ -92,6 +92,7 @@ def open_task(
             kind=kind,
             status=TicketStatus.open,
             priority=priority,
+            priority_rank=priority.rank,
             team_id=team_id,
             customer_id=customer_id,
             order_id=order_id,
@@ -109,6 +110,7 @@ def open_task(
     else:
         if priority.rank > TicketPriority(ticket.priority).rank:
             ticket.priority = priority
+            ticket.priority_rank = priority.rank
         if ticket.status == TicketStatus.snoozed:
             ticket.status = TicketStatus.open
             ticket.snoozed_until = None
