@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 22:49:38.590822
+Create Date: 2026-11-22 22:52:33.178606
 
 """
 from collections.abc import Sequence
@@ -668,6 +668,33 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_tickets_team_id'), ['team_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_updated_at'), ['updated_at'], unique=False)
 
+    op.create_table('csat_surveys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('store_id', sa.Integer(), nullable=True),
+    sa.Column('customer_id', sa.Integer(), nullable=True),
+    sa.Column('agent_id', sa.Integer(), nullable=True),
+    sa.Column('template_id', sa.Integer(), nullable=True),
+    sa.Column('locale', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('rating', sa.Integer(), nullable=True),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], name=op.f('fk_csat_surveys_agent_id_agents'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_csat_surveys_customer_id_customers'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_csat_surveys_store_id_stores'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['template_id'], ['phrasing_templates.id'], name=op.f('fk_csat_surveys_template_id_phrasing_templates'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_csat_surveys_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_csat_surveys')),
+    sa.UniqueConstraint('ticket_id', name=op.f('uq_csat_surveys_ticket_id'))
+    )
+    with op.batch_alter_table('csat_surveys', schema=None) as batch_op:
+        batch_op.create_index('ix_csat_surveys_agent_sent', ['agent_id', 'sent_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_csat_surveys_answered_at'), ['answered_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_csat_surveys_sent_at'), ['sent_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_csat_surveys_store_id'), ['store_id'], unique=False)
+
     op.create_table('followups',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('dedupe_key', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
@@ -829,6 +856,13 @@ def downgrade() -> None:
         batch_op.drop_index('ix_followups_customer_kind_handled')
 
     op.drop_table('followups')
+    with op.batch_alter_table('csat_surveys', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_csat_surveys_store_id'))
+        batch_op.drop_index(batch_op.f('ix_csat_surveys_sent_at'))
+        batch_op.drop_index(batch_op.f('ix_csat_surveys_answered_at'))
+        batch_op.drop_index('ix_csat_surveys_agent_sent')
+
+    op.drop_table('csat_surveys')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tickets_updated_at'))
         batch_op.drop_index(batch_op.f('ix_tickets_team_id'))

@@ -35,3 +35,28 @@ class Review(SQLModel, table=True):
     posted_at: datetime = Field(sa_type=UTCDateTime, index=True)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CsatSurvey(SQLModel, table=True):
+    """A satisfaction survey for one solved ticket: the invitation and, once answered, the response.
+
+    One per ticket (a reopened and re-solved ticket keeps its first survey). The buyer reaches it by
+    a signed link under /s/ carrying the id; `answered_at` makes a second answer a clear refusal.
+    """
+
+    __tablename__ = "csat_surveys"
+    __table_args__ = (sa.Index("ix_csat_surveys_agent_sent", "agent_id", "sent_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", ondelete="CASCADE", sa_column_kwargs={"unique": True})
+    store_id: int | None = Field(default=None, foreign_key="stores.id", index=True, ondelete="SET NULL")
+    customer_id: int | None = Field(default=None, foreign_key="customers.id", ondelete="SET NULL")
+    agent_id: int | None = Field(default=None, foreign_key="agents.id", ondelete="SET NULL")
+    # The phrasing template used in the ticket's last agent reply, for "which phrasing satisfies".
+    template_id: int | None = Field(default=None, foreign_key="phrasing_templates.id", ondelete="SET NULL")
+    locale: str = Field(default="zh_CN", max_length=8)
+    sent_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    rating: int | None = Field(default=None, ge=1, le=5)
+    comment: str = Field(default="", sa_type=sa.Text)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
