@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -268,6 +269,44 @@ def webhooks_replay(
     typer.echo(f"replayed {len(ids)}: {outcome['processed']} processed, {outcome['failed']} failed")
     if message_id is not None and outcome["failed"]:
         raise typer.Exit(1)
+
+
+@cli.command()
+def backup(
+    path: Annotated[Path, typer.Argument(help="The backup file to write.")],
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+) -> None:
+    """Write a consistent backup of the database (SQLite online backup, or pg_dump)."""
+    from app.backup import BackupError
+    from app.backup import backup as run_backup
+    from app.config import get_settings
+
+    try:
+        result = run_backup(get_settings().database_url, path, overwrite=overwrite)
+    except BackupError as exc:
+        _fail(str(exc))
+    typer.echo(f"{result.engine} backup written to {result.path} ({result.size} bytes)")
+
+
+@cli.command()
+def restore(
+    path: Annotated[Path, typer.Argument(help="A file written by `huitou backup`.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm: the database's contents are replaced.")
+    ] = False,
+) -> None:
+    """Replace the database's contents with a backup. Stop the server and workers first."""
+    from app.backup import BackupError
+    from app.backup import restore as run_restore
+    from app.config import get_settings
+
+    if not yes:
+        _fail("restore replaces everything in the database; run it again with --yes to go ahead.")
+    try:
+        engine = run_restore(get_settings().database_url, path)
+    except BackupError as exc:
+        _fail(str(exc))
+    typer.echo(f"{engine} database restored from {path}; run `huitou migrate` if the backup is older")
 
 
 def main() -> None:
