@@ -6,9 +6,11 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 
-from app.accounts.deps import ReadKey, WriteKey
-from app.customers import service
+from app.accounts.deps import AdminKey, ReadKey, WriteKey
+from app.audit.service import Actor
+from app.customers import privacy, service
 from app.customers.masking import customer_view
 from app.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
 from app.customers.service import CustomerFilters
@@ -102,4 +104,42 @@ def grant_consent(customer_id: int, session: SessionDep, key: WriteKey) -> Custo
 )
 def opt_out(customer_id: int, session: SessionDep, key: WriteKey) -> CustomerRead:
     customer = service.opt_out(session, service.require_customer(session, customer_id), now=utc_now())
+    return customer_view(customer, key)
+
+
+@router.get(
+    "/customers/{customer_id}/export",
+    responses=ERRORS
+    | {
+        200: {
+            "description": "Everything the desk stores about the buyer (PIPL / GDPR access request)",
+            "content": {"application/json": {}, "text/csv": {}},
+        },
+        404: {"description": "No such customer"},
+    },
+    summary="Export a buyer's personal data (admin key; audit-logged)",
+)
+def export_customer(
+    customer_id: int,
+    session: SessionDep,
+    key: AdminKey,
+    format: Annotated[str, Query(description="json or csv", pattern="^(json|csv)$")] = "json",  # noqa: A002
+) -> Response:
+    customer = service.require_customer(session, customer_id)
+    body, media_type = privacy.export_for_request(
+        session, customer, fmt=format, actor=Actor.api_key(key), now=utc_now()
+    )
+    return Response(body, media_type=media_type, headers={"Cache-Control": "no-store"})
+
+
+@router.post(
+    "/customers/{customer_id}/erase",
+    response_model=CustomerRead,
+    responses=ERRORS | {404: {"description": "No such customer"}},
+    summary="Erase a buyer's personal data, keeping aggregates (admin key; audit-logged)",
+)
+def erase_customer(customer_id: int, session: SessionDep, key: AdminKey) -> CustomerRead:
+    customer = privacy.erase_customer(
+        session, service.require_customer(session, customer_id), actor=Actor.api_key(key), now=utc_now()
+    )
     return customer_view(customer, key)

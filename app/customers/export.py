@@ -42,7 +42,8 @@ COLUMNS = (
 )
 
 
-def _cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
+    """One value as a spreadsheet-safe CSV cell."""
     if value is None:
         return ""
     if isinstance(value, list):
@@ -78,7 +79,7 @@ def export_customers_csv(
             break
         for customer in batch:
             view = customer_view(customer, viewer).model_dump()
-            writer.writerow([_cell(view[column]) for column in COLUMNS])
+            writer.writerow([csv_cell(view[column]) for column in COLUMNS])
         last_id, count = batch[-1].id, count + len(batch)
     record(
         session,

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from app.accounts.deps import CurrentAgent, verify_csrf
+from app.accounts.deps import CurrentAgent, SupervisorAgent, verify_csrf
+from app.accounts.models import Role
 from app.audit.service import Actor
-from app.customers import service, story
+from app.customers import privacy, service, story
 from app.customers.export import export_customers_csv
 from app.customers.masking import customer_view
 from app.customers.service import CustomerFilters
@@ -79,7 +80,45 @@ def customer_page(request: Request, session: SessionDep, agent: CurrentAgent, cu
         {
             "story": story.customer_story(session, customer_id, viewer=agent, now=utc_now()),
             "followup_kind_labels": FOLLOWUP_KIND_LABELS,
+            "can_handle_privacy": Role(agent.role).at_least(Role.supervisor),
         },
+    )
+
+
+@router.get("/customers/{customer_id}/export")
+def export_personal_data(
+    request: Request, session: SessionDep, agent: SupervisorAgent, customer_id: int, format: str = "json"
+) -> Response:
+    """A buyer's data-access request (PIPL / GDPR): everything stored about them, as a download."""
+    customer = service.require_customer(session, customer_id)
+    body, media_type = privacy.export_for_request(
+        session, customer, fmt=format, actor=Actor.agent(agent), now=utc_now()
+    )
+    filename = f"customer-{customer.id}.{format}"
+    return Response(
+        body,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
+
+
+@router.post("/customers/{customer_id}/erase")
+def erase_personal_data(
+    request: Request,
+    session: SessionDep,
+    agent: SupervisorAgent,
+    customer_id: int,
+    confirm: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """The right to be forgotten: personal fields and texts scrubbed, aggregates kept, audit-logged."""
+    customer = service.require_customer(session, customer_id)
+    if confirm != "yes":
+        raise InvalidInput(
+            "Tick the box to confirm: erasing cannot be undone.", fields={"confirm": "required"}
+        )
+    privacy.erase_customer(session, customer, actor=Actor.agent(agent), now=utc_now())
+    return redirect(
+        request, f"/customers/{customer.id}", flash=gettext("The buyer's personal data was erased.")
     )
 
 
