@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     login_max_failures_per_username: int = 5
     login_max_failures_per_client: int = 20
     login_throttle_window_seconds: int = 15 * 60
+    # A webhook sender has this long to deliver its body; a client dripping bytes gets 408.
+    webhook_body_timeout_seconds: float = 10.0
     db_pool_size: int = 5
     db_max_overflow: int = 10
     log_level: str = "INFO"

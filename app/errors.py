@@ -66,6 +66,16 @@ class PayloadTooLarge(DomainError):
     code = "payload_too_large"
 
 
+class RequestTimeout(DomainError):
+    status_code = 408
+    code = "request_timeout"
+
+
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class RateLimited(DomainError):
     status_code = 429
     code = "rate_limited"

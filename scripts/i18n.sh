@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 KEYWORDS=(-k _ -k gettext -k ngettext:1,2 -k N_ -k DomainError -k InvalidInput -k NotAuthenticated
-  -k Forbidden -k NotFound -k Conflict -k PayloadTooLarge -k RateLimited -k Unavailable)
+  -k Forbidden -k NotFound -k Conflict -k PayloadTooLarge -k RateLimited -k Unavailable
+  -k RequestTimeout -k UnsupportedMediaType)
 "$PY" -m babel.messages.frontend extract -F babel.cfg "${KEYWORDS[@]}" --no-location --sort-output \
   -o app/translations/messages.pot app
 for locale in zh_CN en; do

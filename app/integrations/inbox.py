@@ -20,7 +20,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from app.db import is_postgres
-from app.errors import DomainError, InvalidInput, NotAuthenticated, NotFound, PayloadTooLarge
+from app.errors import (
+    DomainError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from app.integrations import mapping_shopify, mapping_standard, mapping_woocommerce, service
 from app.integrations.models import InboxMessage, InboxStatus, Platform, Store
 from app.integrations.verify import verify_hmac_base64, verify_standard
@@ -77,9 +84,47 @@ class Receipt:
     process: bool = False
 
 
+# Numbers a storefront can honestly send: 64-bit ids, money with a sane exponent. Anything beyond
+# is refused when the delivery arrives instead of failing later in a column or a calculation.
+MAX_INT = 2**63 - 1
+MAX_DECIMAL_EXPONENT = 30
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > 19 or abs(int(text)) > MAX_INT:
+        raise ValueError(f"the number {text[:24]}… is larger than a 64-bit integer")
+    return int(text)
+
+
+def _parse_decimal(text: str) -> Decimal:
+    value = Decimal(text)
+    if not value.is_finite() or abs(value.adjusted()) > MAX_DECIMAL_EXPONENT:
+        raise ValueError(f"the number {text[:24]} is out of range")
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def parse_json(body: bytes) -> Any:
     # Exact numbers: integers stay integers (64-bit ids), decimals stay Decimal (money).
-    return json.loads(body, parse_float=Decimal)
+    try:
+        return json.loads(
+            body, parse_float=_parse_decimal, parse_int=_parse_int, parse_constant=_refuse_constant
+        )
+    except RecursionError as exc:  # thousands of nested arrays: refused, not a crash
+        raise ValueError("the JSON is nested too deeply") from exc
+
+
+JSON_TYPES = ("application/json",)
+
+
+def _is_json(headers: Mapping[str, str]) -> bool:
+    media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return media_type in JSON_TYPES or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
 
 
 def _is_woocommerce_ping(headers: Mapping[str, str], body: bytes) -> bool:
@@ -112,6 +157,11 @@ def receive(
     store_id, _, secret_values = found
     if platform == Platform.woocommerce and _is_woocommerce_ping(headers, body):
         return Receipt(200, {"status": "ok"})
+    if not _is_json(headers):
+        raise UnsupportedMediaType(
+            "Webhook bodies must be sent with Content-Type: application/json (got {content_type}).",
+            content_type=headers.get("content-type", "none")[:60] or "none",
+        )
     if platform == Platform.standard:
         verified = verify_standard(body, headers, secret_values)
     else:

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from app.config import get_settings
 from app.db import utc_now
-from app.errors import PayloadTooLarge
+from app.errors import PayloadTooLarge, RequestTimeout
 from app.integrations import event_schema, inbox
 from app.integrations.models import Platform
 from app.integrations.writing import write_scope
@@ -61,7 +61,9 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Good signature, malformed JSON: recorded as failed."},
     401: {"description": "The signature does not match any active secret."},
     404: {"description": "No such store for this platform."},
+    408: {"description": "The body did not arrive in time."},
     413: {"description": "The body is larger than 1 MB."},
+    415: {"description": "The body is not sent as application/json."},
 }
 
 
@@ -75,11 +77,15 @@ async def _raw_body(request: Request) -> bytes:
     ):
         raise PayloadTooLarge("A webhook body may be at most 1 MB.")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > inbox.MAX_BODY_BYTES:
-            raise PayloadTooLarge("A webhook body may be at most 1 MB.")
-        chunks.append(chunk)
+    # A slow client (a few bytes now and then) must not hold a connection and a request open.
+    with anyio.move_on_after(get_settings().webhook_body_timeout_seconds) as scope:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > inbox.MAX_BODY_BYTES:
+                raise PayloadTooLarge("A webhook body may be at most 1 MB.")
+            chunks.append(chunk)
+    if scope.cancelled_caught:
+        raise RequestTimeout("The webhook body did not arrive in time; send it again.")
     return b"".join(chunks)
 
 
