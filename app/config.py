@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     login_throttle_window_seconds: int = 15 * 60
     # A webhook sender has this long to deliver its body; a client dripping bytes gets 408.
     webhook_body_timeout_seconds: float = 10.0
+    # Deliveries with a bad signature a client may send per minute before it gets 429.
+    webhook_failures_per_minute: int = 30
     db_pool_size: int = 5
     db_max_overflow: int = 10
     log_level: str = "INFO"

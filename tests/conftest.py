@@ -113,6 +113,9 @@ def now() -> datetime:
 
 @pytest.fixture
 def app(db: Session):
+    from app import ratelimit
+
+    ratelimit.reset()  # in-memory rate limits: every test starts with a clean count
     application = create_app()
 
     def _test_session() -> Iterator[Session]:

@@ -15,9 +15,10 @@ import anyio
 from fastapi import APIRouter, BackgroundTasks, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
+from app import ratelimit
 from app.config import get_settings
 from app.db import utc_now
-from app.errors import PayloadTooLarge, RequestTimeout
+from app.errors import NotAuthenticated, PayloadTooLarge, RateLimited, RequestTimeout
 from app.integrations import event_schema, inbox
 from app.integrations.models import Platform
 from app.integrations.writing import write_scope
@@ -64,6 +65,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     408: {"description": "The body did not arrive in time."},
     413: {"description": "The body is larger than 1 MB."},
     415: {"description": "The body is not sent as application/json."},
+    429: {"description": "Too many deliveries with a bad signature from this address."},
 }
 
 
@@ -97,14 +99,22 @@ async def _receive(
     background: BackgroundTasks,
     processor: Callable[[int], None] | None,
 ) -> JSONResponse:
+    client = request.client.host if request.client else "unknown"
+    failures = f"{get_settings().webhook_failures_per_minute}/minute"
+    if ratelimit.exceeded("webhook-auth-failures", client, failures):
+        raise RateLimited("Too many webhooks with a bad signature from this address; wait a minute.")
     body = await _raw_body(request)
     headers = {k.lower(): v for k, v in request.headers.items()}
-    receipt = await anyio.to_thread.run_sync(
-        functools.partial(
-            ingest, platform=platform, store_slug=store_slug, headers=headers, body=body, now=utc_now()
-        ),
-        limiter=_ingest_limiter(),
-    )
+    try:
+        receipt = await anyio.to_thread.run_sync(
+            functools.partial(
+                ingest, platform=platform, store_slug=store_slug, headers=headers, body=body, now=utc_now()
+            ),
+            limiter=_ingest_limiter(),
+        )
+    except NotAuthenticated:
+        ratelimit.hit("webhook-auth-failures", client, failures)
+        raise
     if receipt.process and receipt.message_id is not None and processor is not None:
         background.add_task(processor, receipt.message_id)
     return JSONResponse(receipt.body, status_code=receipt.status_code)
