@@ -113,6 +113,9 @@ def _sqlite_begin(conn: sa.Connection) -> None:
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
     settings = get_settings()
+    # A database error's message would otherwise carry the statement's values (a buyer's phone,
+    # address, message text) into logs and tracebacks.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1] if "///" in url else ""
         if path and path != ":memory:":
