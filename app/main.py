@@ -37,6 +37,7 @@ from app.home import views as home_views
 from app.integrations import api as integrations_api
 from app.integrations import views as integrations_views
 from app.integrations import webhooks as integrations_webhooks
+from app.openapi import install_openapi
 from app.orders import api as orders_api
 from app.orders import views as orders_views
 from app.presale import api as presale_api
@@ -146,6 +147,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    install_openapi(app)
 
     @app.exception_handler(sa.exc.OperationalError)
     @app.exception_handler(sa.exc.InterfaceError)
