@@ -177,9 +177,20 @@ def _inquiry(
 def handle_message_received(
     session: Session, store: Store, customer: Any, data: Any, *, now: datetime
 ) -> Outcome:
-    """A buyer's message. The tickets domain (issue 5) fills this in to open or update a
-    conversation; until then the delivery stays in the inbox, processed, with the customer
-    recorded, and can be replayed once tickets exist."""
-    return Outcome(
-        note=f"message {data.id} from customer {customer.id} kept in the inbox: no tickets domain yet"
+    """A buyer's message joins (or reopens, or opens) the customer's conversation ticket; a
+    redelivered message (same id) is recorded once. A message about an order that has not
+    arrived yet is kept on the ticket without the order link."""
+    from app.tickets import service as tickets
+
+    order = common.find_order(session, store, data.order_id)
+    message = tickets.receive_message(
+        session,
+        store_id=store.id,
+        customer_id=customer.id,
+        body=data.text,
+        now=now,
+        external_id=data.id,
+        channel=data.channel,
+        order_id=order.id if order is not None else None,
     )
+    return Outcome(note=f"message {data.id} on ticket {message.ticket_id}")

@@ -65,6 +65,19 @@ class Ticket(SQLModel, table=True):
         sa.Index("ix_tickets_assignee_status", "assignee_id", "status"),
         sa.Index("ix_tickets_customer_kind_status", "customer_id", "kind", "status"),
         sa.Index("ix_tickets_status_snoozed_until", "status", "snoozed_until"),
+        # Waiting work only (open, nobody has it): "next ticket" finds the most urgent one with an
+        # index probe per priority, however many tickets are open or assigned.
+        sa.Index(
+            "ix_tickets_waiting",
+            "priority_rank",
+            "due_at",
+            "id",
+            postgresql_where=sa.text("status = 'open' AND assignee_id IS NULL"),
+            sqlite_where=sa.text("status = 'open' AND assignee_id IS NULL"),
+        ),
+        # Metrics: tickets created / solved in a period.
+        sa.Index("ix_tickets_created_at", "created_at"),
+        sa.Index("ix_tickets_solved_at", "solved_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -109,6 +122,8 @@ class TicketMessage(SQLModel, table=True):
         sa.Index("ix_ticket_messages_ticket_created", "ticket_id", "created_at"),
         # A buyer message redelivered by the storefront is recorded once.
         sa.Index("ux_ticket_messages_store_external", "store_id", "external_id", unique=True),
+        # Metrics: buyer messages and replies in a period (response times, the heat map).
+        sa.Index("ix_ticket_messages_direction_created", "direction", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

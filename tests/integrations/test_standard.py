@@ -8,6 +8,7 @@ from app.orders.lifecycle import Stage
 from app.orders.models import Order, Shipment
 from app.presale.models import Inquiry
 from app.reviews.models import Review
+from app.tickets.models import Ticket, TicketMessage
 from tests.factories import make_product, make_signed_store
 from tests.integrations.conftest import one, post_standard, process
 
@@ -143,7 +144,9 @@ def test_review_inquiry_and_message_events(client, db, now):
     inquiry = one(db, Inquiry, store_id=store.id)
     assert inquiry.external_id == "iq-1" and inquiry.question == "是今年的新茶吗？"
     message = one(db, InboxMessage, topic="message.received")
-    assert message.status == InboxStatus.processed and "no tickets domain yet" in message.note
+    ticket = one(db, Ticket, customer_id=review.customer_id, kind="buyer_message")
+    assert message.status == InboxStatus.processed and f"on ticket {ticket.id}" in message.note
+    assert one(db, TicketMessage, ticket_id=ticket.id).body == "什么时候发货？"
     assert product.id
 
 

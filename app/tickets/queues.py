@@ -1,0 +1,346 @@
+"""Queues: saved filters over tickets, per team, with twelve defaults (售前咨询 … 我的工单).
+
+What a queue shows an agent: tickets matching its filters that are unassigned or assigned to that
+agent — somebody else's work stays off my queue (the "mine" queue shows only mine, in every
+active status). A team's queue holds its team's tickets and those of no team. Rows are ordered by
+priority (urgent first), then the earliest due time (none last), then id; counts for all of an
+agent's queues come from one query.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from app.accounts.models import Agent
+from app.customers.models import Customer
+from app.errors import InvalidInput, NotFound
+from app.i18n import N_, gettext
+from app.pagination import MAX_LIMIT, Rows
+from app.tickets.models import Queue, Ticket
+
+
+@dataclass(frozen=True)
+class QueueDef:
+    key: str
+    name: str  # English msgid
+    filters: dict[str, Any]
+
+
+# Team queues show live work (open); the agent's own queue shows all of their active tickets.
+_WORK = {"statuses": ["open"], "assignee": "unassigned_or_mine"}
+DEFAULT_QUEUES: tuple[QueueDef, ...] = (
+    QueueDef("presale", N_("Pre-sale questions"), {"kinds": ["inquiry", "buyer_message"], **_WORK}),
+    QueueDef("bargaining", N_("Bargaining in progress"), {"kinds": ["bargaining"], **_WORK}),
+    QueueDef("payment", N_("Payment reminders"), {"kinds": ["payment_reminder"], **_WORK}),
+    QueueDef("reassurance", N_("Reassurance before shipping"), {"kinds": ["reassurance"], **_WORK}),
+    QueueDef("shipping", N_("Shipping tracking"), {"kinds": ["shipping"], **_WORK}),
+    QueueDef("confirm", N_("Awaiting receipt confirmation"), {"kinds": ["confirm_nudge"], **_WORK}),
+    QueueDef(
+        "review_request", N_("Review requests"), {"kinds": ["review_request", "review_thanks"], **_WORK}
+    ),
+    QueueDef("bad_review", N_("Bad reviews"), {"kinds": ["bad_review"], **_WORK}),
+    QueueDef("aftersales", N_("Returns and exchanges"), {"kinds": ["aftersales"], **_WORK}),
+    QueueDef("lost_lead", N_("Lost-lead follow-up"), {"kinds": ["lost_lead"], **_WORK}),
+    QueueDef("revisit", N_("Periodic revisits"), {"kinds": ["revisit"], **_WORK}),
+    QueueDef("mine", N_("My tickets"), {"statuses": ["open", "pending", "snoozed"], "assignee": "mine"}),
+)
+DEFAULT_KEYS = frozenset(q.key for q in DEFAULT_QUEUES)
+ACTIVE = ("open", "pending", "snoozed")
+
+
+@dataclass
+class TicketRow:
+    id: int
+    kind: str
+    status: str
+    priority: str
+    subject: str
+    customer_id: int | None
+    customer_name: str
+    assignee_id: int | None
+    assignee_name: str
+    due_at: datetime | None
+    updated_at: datetime
+    last_inbound_at: datetime | None
+    tags: list[str]
+
+
+def queue_label(queue: Queue | QueueDef) -> str:
+    """The queue's name in the viewer's language (defaults are msgids; custom names as written)."""
+    return gettext(queue.name)
+
+
+# --- which queues an agent has ------------------------------------------------------------------
+
+
+def ensure_default_queues(session: Session, *, team_id: int | None, now: datetime) -> int:
+    """Create the default queues missing for a team (or the team-less set); returns how many."""
+    query = select(Queue.key).where(
+        Queue.team_id == team_id if team_id is not None else Queue.team_id.is_(None)
+    )
+    have = set(session.exec(query))
+    created = 0
+    for position, default in enumerate(DEFAULT_QUEUES):
+        if default.key in have:
+            continue
+        queue = Queue(
+            team_id=team_id,
+            key=default.key,
+            name=default.name,
+            position=position * 10,
+            filters=dict(default.filters),
+            is_default=True,
+            created_at=now,
+        )
+        try:
+            with session.begin_nested():  # a concurrent request may have created it just now
+                session.add(queue)
+                session.flush()
+            created += 1
+        except IntegrityError:
+            continue
+    return created
+
+
+def _visible(session: Session, team_id: int | None) -> list[Queue]:
+    scope = (
+        Queue.team_id.is_(None)
+        if team_id is None
+        else sa.or_(Queue.team_id == team_id, Queue.team_id.is_(None))
+    )
+    rows = list(session.exec(select(Queue).where(scope).order_by(Queue.id)))
+    # The team's own queue wins over a shared one with the same key; shared duplicates count once.
+    chosen: dict[str, Queue] = {}
+    for queue in rows:
+        if queue.team_id is None:
+            chosen.setdefault(queue.key, queue)
+    for queue in rows:
+        if queue.team_id is not None:
+            chosen[queue.key] = queue
+    return sorted(chosen.values(), key=lambda q: (q.key == "mine", q.position, q.id))
+
+
+def queues_for(session: Session, agent: Agent, *, now: datetime) -> list[Queue]:
+    """The agent's queues: their team's and the shared ones (team_id null), "mine" last. The
+    defaults are created the first time a team needs them (`now`: the edge's clock)."""
+    queues = _visible(session, agent.team_id)
+    if DEFAULT_KEYS - {q.key for q in queues}:
+        # Read again even when nothing was created here: a concurrent request may have made them.
+        ensure_default_queues(session, team_id=agent.team_id, now=now)
+        queues = _visible(session, agent.team_id)
+    return queues
+
+
+def find_queue(session: Session, agent: Agent, key: str, *, now: datetime) -> Queue:
+    for queue in queues_for(session, agent, now=now):
+        if queue.key == key:
+            return queue
+    raise NotFound("There is no queue {key}.", key=key)
+
+
+# --- filters as SQL -------------------------------------------------------------------------------
+
+
+def _has_tag(session: Session, tag: str) -> sa.ColumnElement[bool]:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import JSONB
+
+        return sa.cast(Ticket.tags, JSONB).contains([tag])
+    each = sa.func.json_each(Ticket.tags).table_valued("value")
+    return sa.exists(sa.select(1).select_from(each).where(each.c.value == tag))
+
+
+def _team_scope(agent: Agent) -> sa.ColumnElement[bool]:
+    if agent.team_id is None:
+        return sa.true()  # no team: every team's tickets
+    return sa.or_(Ticket.team_id == agent.team_id, Ticket.team_id.is_(None))
+
+
+def queue_condition(session: Session, queue: Queue | QueueDef, agent: Agent) -> sa.ColumnElement[bool]:
+    """The WHERE clause of a queue for one agent (team scope not included)."""
+    filters = queue.filters or {}
+    parts: list[sa.ColumnElement[bool]] = []
+    statuses = filters.get("statuses") or ["open"]
+    parts.append(Ticket.status.in_(statuses))
+    if filters.get("kinds"):
+        parts.append(Ticket.kind.in_(filters["kinds"]))
+    if filters.get("priorities"):
+        parts.append(Ticket.priority.in_(filters["priorities"]))
+    if filters.get("store_id"):
+        parts.append(Ticket.store_id == int(filters["store_id"]))
+    if filters.get("tags"):
+        parts.append(sa.or_(*[_has_tag(session, t) for t in filters["tags"]]))
+    mode = filters.get("assignee") or "unassigned_or_mine"
+    if mode == "mine":
+        parts.append(Ticket.assignee_id == agent.id)
+    elif mode == "unassigned":
+        parts.append(Ticket.assignee_id.is_(None))
+    else:
+        parts.append(sa.or_(Ticket.assignee_id.is_(None), Ticket.assignee_id == agent.id))
+    return sa.and_(*parts)
+
+
+def queue_counts(session: Session, *, agent: Agent, now: datetime) -> dict[str, int]:
+    """queue key → tickets it shows the agent, for all the agent's queues in one query."""
+    queues = queues_for(session, agent, now=now)
+    if not queues:
+        return {}
+    columns = [
+        sa.func.coalesce(sa.func.sum(sa.case((queue_condition(session, q, agent), 1), else_=0)), 0).label(
+            f"q{i}"
+        )
+        for i, q in enumerate(queues)
+    ]
+    statuses = sorted({s for q in queues for s in ((q.filters or {}).get("statuses") or ["open"])})
+    query = (
+        sa.select(*columns)
+        .select_from(Ticket)
+        .where(Ticket.status.in_(statuses))
+        .where(sa.or_(Ticket.assignee_id.is_(None), Ticket.assignee_id == agent.id))
+        .where(_team_scope(agent))
+    )
+    row = session.execute(query).one()
+    return {q.key: int(row[i] or 0) for i, q in enumerate(queues)}
+
+
+# --- rows, with a keyset cursor over (priority desc, due asc nulls last, id) --------------------------
+
+
+def _encode(ticket_rank: int, due_at: datetime | None, ticket_id: int) -> str:
+    raw = json.dumps({"p": ticket_rank, "d": due_at.isoformat() if due_at else None, "i": ticket_id})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[int, datetime | None, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        rank, due, ticket_id = int(data["p"]), data["d"], int(data["i"])
+        due_at = datetime.fromisoformat(due) if due is not None else None
+        if due_at is not None and due_at.tzinfo is None:
+            raise ValueError
+        return rank, due_at, ticket_id
+    except (ValueError, KeyError, TypeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(
+            "The cursor is not one this page gave out.", fields={"cursor": "invalid cursor"}
+        ) from exc
+
+
+def _after(rank: int, due_at: datetime | None, ticket_id: int) -> sa.ColumnElement[bool]:
+    if due_at is None:
+        same_rank = sa.and_(Ticket.due_at.is_(None), Ticket.id > ticket_id)
+    else:
+        same_rank = sa.or_(
+            Ticket.due_at > due_at,
+            sa.and_(Ticket.due_at == due_at, Ticket.id > ticket_id),
+            Ticket.due_at.is_(None),
+        )
+    return sa.or_(Ticket.priority_rank < rank, sa.and_(Ticket.priority_rank == rank, same_rank))
+
+
+QUEUE_ORDER = (Ticket.priority_rank.desc(), Ticket.due_at.asc().nulls_last(), Ticket.id.asc())
+
+
+def queue_rows(
+    session: Session,
+    *,
+    agent: Agent,
+    queue_key: str,
+    now: datetime,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Rows[TicketRow]:
+    """One page of a queue's tickets, most urgent first."""
+    if limit < 1 or limit > MAX_LIMIT:
+        raise InvalidInput(
+            "limit must be between 1 and {max}.", fields={"limit": f"1–{MAX_LIMIT}"}, max=MAX_LIMIT
+        )
+    queue = find_queue(session, agent, queue_key, now=now)
+    query = (
+        sa.select(
+            Ticket.id,
+            Ticket.kind,
+            Ticket.status,
+            Ticket.priority,
+            Ticket.priority_rank,
+            Ticket.subject,
+            Ticket.customer_id,
+            Customer.nickname,
+            Customer.name,
+            Ticket.assignee_id,
+            Agent.display_name,
+            Ticket.due_at,
+            Ticket.updated_at,
+            Ticket.last_inbound_at,
+            Ticket.tags,
+        )
+        .select_from(Ticket)
+        .outerjoin(Customer, Customer.id == Ticket.customer_id)
+        .outerjoin(Agent, Agent.id == Ticket.assignee_id)
+        .where(queue_condition(session, queue, agent))
+        .where(_team_scope(agent))
+    )
+    if cursor:
+        query = query.where(_after(*_decode(cursor)))
+    rows = list(session.execute(query.order_by(*QUEUE_ORDER).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [
+        TicketRow(
+            id=r.id,
+            kind=str(r.kind),
+            status=str(r.status),
+            priority=str(r.priority),
+            subject=r.subject,
+            customer_id=r.customer_id,
+            customer_name=r.nickname or r.name or (f"#{r.customer_id}" if r.customer_id else ""),
+            assignee_id=r.assignee_id,
+            assignee_name=r.display_name or "",
+            due_at=r.due_at,
+            updated_at=r.updated_at,
+            last_inbound_at=r.last_inbound_at,
+            tags=list(r.tags or []),
+        )
+        for r in rows
+    ]
+    last = rows[-1] if rows else None
+    next_cursor = _encode(last.priority_rank, last.due_at, last.id) if more and last is not None else None
+    return Rows(items=items, next_cursor=next_cursor)
+
+
+# Supervisors' side (create, change, remove a team's queues) lives in tickets.queue_settings;
+# re-exported here so callers keep one module for queues.
+from app.tickets.queue_settings import (  # noqa: E402
+    clean_filters,
+    create_queue,
+    delete_queue,
+    require_queue,
+    update_queue,
+)
+
+__all__ = [
+    "DEFAULT_QUEUES",
+    "QUEUE_ORDER",
+    "QueueDef",
+    "TicketRow",
+    "clean_filters",
+    "create_queue",
+    "delete_queue",
+    "ensure_default_queues",
+    "find_queue",
+    "queue_condition",
+    "queue_counts",
+    "queue_label",
+    "queue_rows",
+    "queues_for",
+    "require_queue",
+    "update_queue",
+]
