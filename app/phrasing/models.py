@@ -57,6 +57,9 @@ class PhrasingUsage(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_phrasing_usages_template_used", "template_id", "used_at"),
         sa.Index("ix_phrasing_usages_customer_category", "customer_id", "category", "outcome_at"),
+        # Metrics: uses in a period, and outcomes recorded since the rollup last looked.
+        sa.Index("ix_phrasing_usages_used_at", "used_at"),
+        sa.Index("ix_phrasing_usages_outcome_at", "outcome_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
