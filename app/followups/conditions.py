@@ -21,7 +21,8 @@ from app.integrations.models import Store
 from app.orders.lifecycle import SEQUENCE, Stage
 from app.orders.models import Order
 from app.presale.models import Inquiry, InquiryStatus
-from app.reviews.models import Review
+from app.reviews.models import CsatSurvey, Review
+from app.tickets.models import MessageDirection, Ticket, TicketMessage, TicketStatus
 
 
 @dataclass
@@ -158,6 +159,35 @@ def respond_by(f: Facts) -> str | None:  # marks which deadline a rule watches; 
 
 refund_by = respond_by
 
+
+# --- the satisfaction survey after a solved ticket (the follow-up carries the ticket's id) -------
+
+
+def ticket_still_solved(f: Facts) -> str | None:
+    ticket = f.session.get(Ticket, f.followup.ticket_id) if f.followup.ticket_id else None
+    if ticket is None:
+        return N_("ticket not found")
+    if ticket.status not in (TicketStatus.solved, TicketStatus.closed):
+        return N_("ticket reopened")
+    return None
+
+
+def survey_not_sent(f: Facts) -> str | None:
+    query = select(CsatSurvey.id).where(CsatSurvey.ticket_id == f.followup.ticket_id).limit(1)
+    return N_("survey already sent") if f.session.exec(query).first() is not None else None
+
+
+def agent_replied(f: Facts) -> str | None:
+    """Only a conversation with a person in it is rated: an automatic-only ticket gets no survey."""
+    query = (
+        select(TicketMessage.id)
+        .where(TicketMessage.ticket_id == f.followup.ticket_id)
+        .where(TicketMessage.direction == MessageDirection.outbound, TicketMessage.automated.is_(False))
+        .where(TicketMessage.author_id.is_not(None))
+        .limit(1)
+    )
+    return None if f.session.exec(query).first() is not None else N_("no agent reply to rate")
+
 CHECKS: dict[str, Callable[[Facts], str | None]] = {
     "order_unpaid": order_unpaid,
     "order_active": order_active,
@@ -173,6 +203,9 @@ CHECKS: dict[str, Callable[[Facts], str | None]] = {
     "deadline_pending": deadline_pending,
     "respond_by": respond_by,
     "refund_by": refund_by,
+    "ticket_still_solved": ticket_still_solved,
+    "survey_not_sent": survey_not_sent,
+    "agent_replied": agent_replied,
 }
 # Always honoured, whatever a rule lists: an erased customer gets nothing; revisits are marketing.
 ALWAYS: dict[FollowupKind | None, tuple[str, ...]] = {

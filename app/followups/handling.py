@@ -33,8 +33,8 @@ from app.i18n import N_
 from app.integrations.models import Store
 from app.orders.lifecycle import Stage
 from app.orders.models import Order, OrderItem, Shipment
-from app.phrasing.categories import render_default
 from app.phrasing.categories import require_category as _category
+from app.phrasing.render import render_for_category
 from app.presale.models import Inquiry
 from app.reviews.models import Review
 from app.tickets import service as tickets
@@ -218,7 +218,10 @@ def handle(session: Session, followup: Followup, *, now: datetime, batch: Batch 
             followup.claimed_until = None
             session.add(followup)
             return followup
-    text = render_default(followup.category, _variables(session, facts))
+    if followup.kind == FollowupKind.csat_survey:
+        return _invite_to_survey(session, followup, facts, batch, now)
+    variables = _variables(session, facts)
+    text = render_for_category(session, followup.category, variables, store_id=followup.store_id)
     followup.message = text
     if followup.action == Action.task:
         _open_task(session, followup, facts, text, now)
@@ -285,6 +288,28 @@ def _send(session: Session, followup: Followup, f: Facts, text: str, batch: Batc
     # None: no channel subscribes to message.outbound yet; the message stays queued on the follow-up.
     message = outbound.enqueue(session, event_type=OUTBOUND_EVENT, payload=payload, now=now)
     return Outcome.sent if message is not None else Outcome.queued
+
+
+def _invite_to_survey(
+    session: Session, followup: Followup, f: Facts, batch: Batch, now: datetime
+) -> Followup:
+    """The CSAT survey: create it, send the invitation with its signed link, note it on the ticket."""
+    from app.reviews import surveys
+    from app.tickets.models import Ticket
+
+    ticket = session.get(Ticket, followup.ticket_id)
+    survey, text = surveys.invite(
+        session, ticket=ticket, store=f.store, customer=f.customer, days=f.settings.csat_expiry_days, now=now
+    )
+    followup.message = text
+    followup.outcome = _send(session, followup, f, text, batch, now)
+    surveys.note_invitation(session, ticket, survey, sent=followup.outcome == Outcome.sent, now=now)
+    followup.status = FollowupStatus.done
+    followup.handled_at = now
+    followup.claim_token = None
+    followup.claimed_until = None
+    session.add(followup)
+    return followup
 
 
 def _after(session: Session, followup: Followup, f: Facts, now: datetime) -> None:

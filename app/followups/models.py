@@ -41,6 +41,7 @@ class FollowupKind(enum.StrEnum):
     aftersales_deadline = "aftersales_deadline"
     care = "care"
     revisit = "revisit"
+    csat_survey = "csat_survey"  # the satisfaction survey invitation after a solved ticket
 
 
 class Action(enum.StrEnum):
@@ -91,6 +92,10 @@ class Followup(SQLModel, table=True):
         sa.UniqueConstraint("dedupe_key"),
         sa.Index("ix_followups_status_due", "status", "due_at"),
         sa.Index("ix_followups_customer_kind_handled", "customer_id", "kind", "handled_at"),
+        # Metrics: revisits due in a period, and those handled since the rollup last looked.
+        sa.Index("ix_followups_kind_due", "kind", "due_at"),
+        sa.Index("ix_followups_handled_at", "handled_at"),
+        sa.Index("ix_followups_ticket_id", "ticket_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -159,6 +164,8 @@ class FollowupSettings(SQLModel, table=True):
     quiet_start: str = Field(default="22:00", max_length=5)
     quiet_end: str = Field(default="08:00", max_length=5)
     revisit_cap_days: int = Field(default=14)
+    # How long a CSAT survey link stays open after the invitation.
+    csat_expiry_days: int = Field(default=7)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 

@@ -19,6 +19,10 @@ from app.tickets.models import TicketPriority
 
 MAX_DELAY_MINUTES = 365 * 24 * 60
 DEFAULT_CAP_DAYS = 14
+DEFAULT_SURVEY_DAYS = 7
+# The survey invitation's text lives with the survey (app.reviews.surveys, in the survey's locale);
+# its rules carry this category key instead of a phrasing category.
+SURVEY_CATEGORY = "csat_survey"
 HHMM_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 # Which triggers each kind of follow-up may hang on, and the conditions re-checked when due.
@@ -34,6 +38,7 @@ KIND_TRIGGERS: dict[FollowupKind, tuple[Trigger, ...]] = {
     FollowupKind.shipping_exception: (Trigger.order_shipped, Trigger.shipment_exception),
     FollowupKind.aftersales_deadline: (Trigger.case_opened, Trigger.case_updated),
     FollowupKind.care: tuple(t for t in Trigger if t != Trigger.revisit_plan),
+    FollowupKind.csat_survey: (Trigger.ticket_solved,),
 }
 CONDITIONS: dict[FollowupKind, tuple[str, ...]] = {
     FollowupKind.payment_reminder: ("order_unpaid",),
@@ -48,6 +53,7 @@ CONDITIONS: dict[FollowupKind, tuple[str, ...]] = {
     FollowupKind.aftersales_deadline: ("deadline_pending",),
     FollowupKind.care: ("not_opted_out",),
     FollowupKind.revisit: ("marketing_consent", "not_opted_out", "within_cap"),
+    FollowupKind.csat_survey: ("ticket_still_solved", "survey_not_sent", "agent_replied", "not_opted_out"),
 }
 KIND_LABELS: dict[FollowupKind, str] = {
     FollowupKind.payment_reminder: N_("Payment reminder"),
@@ -62,6 +68,7 @@ KIND_LABELS: dict[FollowupKind, str] = {
     FollowupKind.aftersales_deadline: N_("After-sales deadline"),
     FollowupKind.care: N_("Care follow-up"),
     FollowupKind.revisit: N_("Revisit"),
+    FollowupKind.csat_survey: N_("Satisfaction survey"),
 }
 TRIGGER_LABELS: dict[Trigger, str] = {
     Trigger.inquiry_lost: N_("Inquiry lost"),
@@ -138,6 +145,11 @@ DEFAULT_RULES: tuple[DefaultRule, ...] = (
         "aftersales",
         Action.task,
         extra_conditions=("refund_by",),
+    ),
+    # Not once: a ticket reopened before its survey went out gets one when solved again; the
+    # survey_not_sent condition keeps it to one survey per ticket.
+    DefaultRule(
+        Trigger.ticket_solved, FollowupKind.csat_survey, 10, SURVEY_CATEGORY, Action.auto, once=False
     ),
 )
 
@@ -224,6 +236,13 @@ def _check_category(value: Any, errors: dict[str, str]) -> str | None:
         return None
 
 
+def _survey_rule(action: Action | None, errors: dict[str, str]) -> str:
+    """A survey invitation is an automatic message with its own text (no phrasing category)."""
+    if action is not None and action != Action.auto:
+        errors["action"] = "a survey invitation is an automatic message"
+    return SURVEY_CATEGORY
+
+
 def _raise(errors: dict[str, str]) -> None:
     if errors:
         summary = "; ".join(f"{k}: {v}" for k, v in errors.items())
@@ -251,8 +270,11 @@ def create_rule(
     elif trigger is not None and kind is not None and trigger not in KIND_TRIGGERS[kind]:
         errors["trigger"] = f"{kind.value} follows: {', '.join(t.value for t in KIND_TRIGGERS[kind])}"
     delay = parse_delay(delay_minutes, errors, allow_store_setting=False)
-    category = _check_category(category, errors)
     action = _enum(Action, action, "action", errors)
+    if kind == FollowupKind.csat_survey:
+        category = _survey_rule(action, errors)
+    else:
+        category = _check_category(category, errors)
     priority = _enum(TicketPriority, priority, "priority", errors)
     _raise(errors)
     extra: tuple[str, ...] = ()
@@ -292,7 +314,10 @@ def update_rule(
     store_setting = rule.kind == FollowupKind.shipping_exception and rule.trigger == Trigger.order_shipped
     delay = parse_delay(delay_minutes, errors, allow_store_setting=store_setting)
     new_action = _enum(Action, action, "action", errors)
-    new_category = _check_category(category, errors)
+    if rule.kind == FollowupKind.csat_survey:
+        new_category = _survey_rule(new_action, errors)
+    else:
+        new_category = _check_category(category, errors)
     _raise(errors)
     rule.delay_minutes = delay
     rule.enabled = bool(enabled)
@@ -314,6 +339,7 @@ class StoreFollowupSettings:
     quiet_start: time
     quiet_end: time
     revisit_cap_days: int
+    csat_expiry_days: int = DEFAULT_SURVEY_DAYS
 
 
 def settings_for(session: Session, store: Store) -> StoreFollowupSettings:
@@ -323,7 +349,12 @@ def settings_for(session: Session, store: Store) -> StoreFollowupSettings:
             store.id, store.timezone, DEFAULT_QUIET_START, DEFAULT_QUIET_END, DEFAULT_CAP_DAYS
         )
     return StoreFollowupSettings(
-        store.id, store.timezone, _hhmm(row.quiet_start), _hhmm(row.quiet_end), row.revisit_cap_days
+        store.id,
+        store.timezone,
+        _hhmm(row.quiet_start),
+        _hhmm(row.quiet_end),
+        row.revisit_cap_days,
+        row.csat_expiry_days,
     )
 
 
@@ -333,8 +364,16 @@ def _hhmm(value: str) -> time:
 
 
 def update_settings(
-    session: Session, store: Store, *, quiet_start: str, quiet_end: str, revisit_cap_days: Any, now: datetime
+    session: Session,
+    store: Store,
+    *,
+    quiet_start: str,
+    quiet_end: str,
+    revisit_cap_days: Any,
+    now: datetime,
+    csat_expiry_days: Any = None,
 ) -> FollowupSettings:
+    """Quiet hours, the revisit cap and how long survey links stay open (None: keep as is)."""
     errors: dict[str, str] = {}
     for name, value in (("quiet_start", quiet_start), ("quiet_end", quiet_end)):
         if not HHMM_RE.match((value or "").strip()):
@@ -346,6 +385,14 @@ def update_settings(
     except ValueError:
         errors["revisit_cap_days"] = "a whole number of days"
         cap = DEFAULT_CAP_DAYS
+    survey_days = None
+    if csat_expiry_days is not None and str(csat_expiry_days).strip():
+        try:
+            survey_days = int(str(csat_expiry_days).strip())
+            if not 1 <= survey_days <= 60:
+                errors["csat_expiry_days"] = "from 1 to 60 days"
+        except ValueError:
+            errors["csat_expiry_days"] = "a whole number of days"
     if errors:
         summary = "; ".join(f"{k}: {v}" for k, v in errors.items())
         raise InvalidInput(
@@ -355,6 +402,8 @@ def update_settings(
     row.quiet_start = _hhmm(quiet_start.strip()).strftime("%H:%M")
     row.quiet_end = _hhmm(quiet_end.strip()).strftime("%H:%M")
     row.revisit_cap_days = cap
+    if survey_days is not None:
+        row.csat_expiry_days = survey_days
     row.updated_at = now
     session.add(row)
     session.flush()

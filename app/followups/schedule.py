@@ -299,6 +299,7 @@ def on_ticket_solved(session: Session, *, now: datetime, ticket: Any, **_: Any) 
     from app.customers.models import Customer
 
     customer = session.get(Customer, ticket.customer_id)
+    solved_at = getattr(ticket, "solved_at", None) or now
     rows = _rows(
         session,
         rules_for(session, Trigger.ticket_solved, now=now),
@@ -307,8 +308,12 @@ def on_ticket_solved(session: Session, *, now: datetime, ticket: Any, **_: Any) 
         subject=f"t{ticket.id}",
         anchor=now,
         now=now,
+        # Rules that are not once-only fire once per solve (a reopened ticket solved again).
+        event_key=f"{solved_at:%Y%m%d%H%M%S}",
         order_id=getattr(ticket, "order_id", None),
     )
+    for row in rows:  # the follow-up is about this ticket (the survey rates it)
+        row["ticket_id"] = ticket.id
     insert_followups(session, rows)
 
 

@@ -99,6 +99,7 @@ def update_store_settings(
     quiet_start: Annotated[str, Form(max_length=5)] = "",
     quiet_end: Annotated[str, Form(max_length=5)] = "",
     revisit_cap_days: Annotated[str, Form(max_length=4)] = "",
+    csat_expiry_days: Annotated[str, Form(max_length=4)] = "",
 ) -> Response:
     store = get_store(session, store_id)
     if store is None:
@@ -109,6 +110,7 @@ def update_store_settings(
         quiet_start=quiet_start,
         quiet_end=quiet_end,
         revisit_cap_days=revisit_cap_days,
+        csat_expiry_days=csat_expiry_days,
         now=utc_now(),
     )
     return redirect(request, "/settings/followups", flash=gettext("Quiet hours and cap saved."))
