@@ -128,6 +128,8 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_size", settings.db_pool_size)
         kwargs.setdefault("max_overflow", settings.db_max_overflow)
         kwargs.setdefault("pool_pre_ping", True)
+        # A database host that stops answering (rather than refusing) must not hang requests.
+        kwargs.setdefault("connect_args", {"connect_timeout": 5})
     return sa.create_engine(url, **kwargs)
 
 
@@ -167,6 +169,9 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
         session.commit()
     except BaseException:
+        # The error page is rendered after this, with the agent the request loaded (nav, name,
+        # access log): detach it as loaded, or the rollback expires it and reading it fails (500).
+        session.expunge_all()
         session.rollback()
         raise
     finally:

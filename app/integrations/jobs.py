@@ -121,7 +121,8 @@ def send_webhooks(now: datetime, limit: int = 100) -> int:
     with httpx.Client(timeout=outbound.TIMEOUT, follow_redirects=False) as client:
         for delivery_id in ids:
             with session_scope(write=False) as session:
-                prepared = outbound.prepare(session, delivery_id, token=token, now=now)
+                # Signed when sent: a slow batch must not send signatures older than the receiver accepts.
+                prepared = outbound.prepare(session, delivery_id, token=token, now=utc_now())
             if prepared is None:
                 continue
             result = outbound.post(prepared, client)
