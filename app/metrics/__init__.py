@@ -1,0 +1,1 @@
+"""Supervisor metrics: KPI queries, dashboards, exports (and, beside them, targets and QA)."""

@@ -1,0 +1,318 @@
+"""Where the KPI components come from: the daily rollup for days it holds and that have not
+changed since, the live tables for every other day (changed days, days not rolled up yet).
+
+Kept correct as data changes: `refresh` (the dispatch job, every few seconds) finds the local days
+that changes since its previous run can affect (app.metrics.rollup_changes) and recomputes them
+with the same family queries the live path runs; a read finds the days changed since the last
+refresh and computes those live, so a past day's figures are exact from either source. Today is
+the exception when the caller passes `now`: it changes every second, so a dashboard shows today as
+of its last refresh (at most TODAY_LAG old, and says so) instead of recomputing it on every load.
+A change committed while a refresh was reading is caught by the next one (the refresh looks back
+one run). Deleting rows (which the product does not do: erasure anonymises) calls for `rebuild`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextvars import ContextVar
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app.config import get_settings
+from app.db import is_postgres, session_scope
+from app.metrics import rollup_changes
+from app.metrics.base import NO_BUCKET, Scope, run
+from app.metrics.dialect import Sql
+from app.metrics.period import Period, local_today
+from app.metrics.rollup_models import MetricRollup, MetricRollupState
+
+rollups = MetricRollup.__table__
+MAX_BACK_DAYS = 400  # days before today worth keeping rolled up (a dashboard spans 366 at most)
+RUN_DAYS = 31  # days per family query while refreshing
+TODAY_LAG = timedelta(minutes=2)  # how old today's rolled-up figures may be on a dashboard
+TODAY_EVERY = timedelta(minutes=1)  # today is recomputed at most this often (it changes constantly)
+JOB_BUDGET_SECONDS = 5.0  # one dispatch cycle stops recomputing days after this long
+# Bump when a family's SQL changes meaning: the rollup is then rebuilt (new components do it alone).
+ROLLUP_REVISION = 1
+_enabled: ContextVar[bool] = ContextVar("metrics_rollup_enabled", default=True)
+
+
+@contextlib.contextmanager
+def enabled(on: bool) -> Iterator[None]:
+    """Switch the rollup off (or on) for reads in this context: benchmarks and tests compare both."""
+    token = _enabled.set(on)
+    try:
+        yield
+    finally:
+        _enabled.reset(token)
+
+
+def rollup_tz() -> str:
+    return get_settings().default_timezone
+
+
+def version() -> str:
+    """What the stored rows were computed by: the revision and the families' components."""
+    from app.metrics.kpis import families
+
+    names = ",".join(f"{f.name}:{'/'.join(f.components)}" for f in families())
+    return f"{ROLLUP_REVISION}:{hashlib.sha256(names.encode()).hexdigest()[:12]}"
+
+
+def _runs(days: list[date], limit: int = RUN_DAYS) -> list[tuple[date, date]]:
+    """Sorted days → contiguous (first, last) runs of at most `limit` days."""
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and day == runs[-1][1] + timedelta(days=1) and (day - runs[-1][0]).days < limit:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def tune_sqlite_reads(session: Any) -> None:
+    """Memory-mapped reads and a bigger page cache for this (pooled) connection: the KPI queries
+    read wide index ranges, and SQLite's 2 MB default cache turns them into a read() per page.
+    The mapping is address space backed by the OS page cache, not memory of its own."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(sa.text("PRAGMA mmap_size = 1073741824"))  # 1 GiB of address space
+        session.execute(sa.text("PRAGMA cache_size = -16384"))  # 16 MiB
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def collect(
+    session: Any,
+    *,
+    period: Period,
+    scope: Scope,
+    families: list[Any],
+    agent_hists: bool = False,
+    now: datetime | None = None,
+) -> Any:
+    from app.metrics.kpis import Figures
+
+    figures = Figures(period, scope)
+    tune_sqlite_reads(session)
+    rolled: set[date] = set()
+    if _enabled.get():
+        rolled, figures.as_of = usable_days(session, period, now=now)
+    for first, last in _runs(sorted(set(period.dates()) - rolled)):
+        sql = Sql.for_session(session, Period(first, last, period.tz))
+        for family in families:
+            for row in run(session, family, sql, scope):
+                figures.add(row)
+    if rolled:
+        _read(session, figures, rolled, scope, families, agent_hists)
+    return figures
+
+
+def usable_days(
+    session: Any, period: Period, *, now: datetime | None = None
+) -> tuple[set[date], datetime | None]:
+    """Days of the period the rollup holds that nothing changed since its last refresh — and, with
+    `now`, today as of its last refresh if that was at most TODAY_LAG ago (the time is returned)."""
+    state = session.get(MetricRollupState, 1)
+    if state is None or state.tz != period.tz or not state.seen or state.seen.get("v") != version():
+        return set(), None
+    r = rollups
+    computed = dict(
+        session.execute(
+            sa.select(r.c.day, r.c.computed_at).where(
+                r.c.whole_day.is_(sa.true()), r.c.day.between(period.start, period.end)
+            )
+        ).all()
+    )
+    if not computed:
+        return set(), None
+    stale = rollup_changes.changed_days(session, since=state.seen, tz=state.tz)
+    if stale is rollup_changes.EVERYTHING:
+        return set(), None
+    stale |= _pending(state)
+    usable = set(computed) - stale
+    as_of = None
+    if now is not None:
+        today = local_today(now, state.tz)
+        at = computed.get(today)
+        if today in stale and at is not None and now - at <= TODAY_LAG:
+            usable.add(today)
+            as_of = at
+    return usable, as_of
+
+
+def _pending(state: MetricRollupState) -> set[date]:
+    return {date.fromisoformat(d) for d in state.pending or []}
+
+
+def _keep(values: dict[str, Any] | None, wanted: set[str]) -> dict[str, Any]:
+    return {k: v for k, v in (values or {}).items() if k in wanted}
+
+
+def _read(
+    session: Any, figures: Any, days: set[date], scope: Scope, families: list[Any], agent_hists: bool
+) -> None:
+    sums_wanted = {c for f in families if not f.histogram for c in f.components}
+    hists_wanted = {c for f in families if f.histogram for c in f.components}
+    r = rollups
+    between = r.c.day.between(min(days), max(days))
+    whole = scope == Scope()
+    if whole:
+        query = sa.select(r.c.day, r.c.sums, r.c.hists).where(r.c.whole_day.is_(sa.true()), between)
+        for day, sums, hists in session.execute(query):
+            if day in days:
+                figures.add_day(day, _keep(sums, sums_wanted), _keep(hists, hists_wanted))
+    columns = [r.c.day, r.c.agent_id, r.c.sums] + ([r.c.hists] if agent_hists or not whole else [])
+    query = sa.select(*columns).where(
+        r.c.whole_day.is_(sa.false()), between, *scope.where(store=r.c.store_id, agent=r.c.agent_id)
+    )
+    for row in session.execute(query):
+        if row.day in days:
+            hists = _keep(row.hists, hists_wanted) if len(row) > 3 else None
+            figures.add_cell(row.day, row.agent_id, _keep(row.sums, sums_wanted), hists, totals=not whole)
+
+
+# --- refreshing --------------------------------------------------------------------------------
+
+
+def _state(session: Any, tz: str) -> MetricRollupState | None:
+    """The state row, locked for this refresh (None: another worker is refreshing)."""
+    query = sa.select(MetricRollupState).where(MetricRollupState.id == 1)
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    state = session.execute(query).scalar_one_or_none()
+    if state is None:
+        dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
+        session.execute(
+            dialect_insert(MetricRollupState.__table__)
+            .values(id=1, tz=tz, seen={}, safe={}, pending=[])
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        state = session.execute(query).scalar_one_or_none()
+    return state
+
+
+def _empty() -> list[Any]:
+    return [defaultdict(int), defaultdict(lambda: defaultdict(int))]
+
+
+def compute_days(session: Any, days: list[date], tz: str, *, now: datetime, run_days: int = RUN_DAYS) -> None:
+    """Recompute the rollup rows of these days from the live tables (all families, all cells)."""
+    from app.metrics.kpis import families
+
+    for first, last in _runs(sorted(days), run_days):
+        period = Period(first, last, tz)
+        sql = Sql.for_session(session, period)
+        cells: dict[tuple[date, int | None, int | None], list[Any]] = {}
+        wholes: dict[date, list[Any]] = {d: _empty() for d in period.dates()}
+        for family in families():
+            for row in run(session, family, sql, Scope()):
+                cell = cells.setdefault((row.day, row.store_id, row.agent_id), _empty())
+                for target in (cell, wholes[row.day]):
+                    if row.bucket == NO_BUCKET:
+                        target[0][row.component] += row.value
+                    else:
+                        target[1][row.component][str(row.bucket)] += row.value
+
+        def record(day: date, store: int | None, agent: int | None, found: list[Any], whole: bool) -> dict:
+            sums, hists = found
+            return {
+                "day": day,
+                "whole_day": whole,
+                "store_id": store,
+                "agent_id": agent,
+                "sums": dict(sums),
+                "hists": {c: dict(b) for c, b in hists.items()},
+                "computed_at": now if whole else None,
+            }
+
+        records = [record(day, None, None, found, True) for day, found in wholes.items()]
+        records += [record(day, store, agent, found, False) for (day, store, agent), found in cells.items()]
+        session.execute(sa.delete(rollups).where(rollups.c.day.between(first, last)))
+        for i in range(0, len(records), 2000):
+            session.execute(sa.insert(rollups), records[i : i + 2000])
+
+
+def refresh(
+    session: Any, *, now: datetime, max_days: int | None = None, budget_seconds: float | None = None
+) -> int:
+    """Bring the rollup up to date: recompute changed days (today first), then days never rolled
+    up, newest first. `max_days` / `budget_seconds` bound the work; days left over are dropped from
+    the rollup (read live meanwhile) and done by a later refresh. Returns the days recomputed."""
+    tz = rollup_tz()
+    state = _state(session, tz)
+    if state is None:
+        return 0  # another worker holds the refresh
+    tune_sqlite_reads(session)
+    marks = rollup_changes.marks(session, now=now) | {"v": version()}
+    if state.tz != tz or (state.seen and state.seen.get("v") != marks["v"]):
+        session.execute(sa.delete(rollups))
+        state.tz, state.seen, state.safe, state.pending = tz, {}, {}, []
+    today = local_today(now, tz)
+    r = rollups
+    have = dict(
+        session.execute(sa.select(r.c.day, r.c.computed_at).where(r.c.whole_day.is_(sa.true()))).all()
+    )
+    if state.safe:
+        changed = rollup_changes.changed_days(session, since=state.safe, tz=tz)
+        stale = set(have) if changed is rollup_changes.EVERYTHING else (changed | _pending(state)) & set(have)
+    else:
+        stale = set(have)
+    # Today changes all the time: recompute it once a minute at most, and remember it meanwhile.
+    pending = set()
+    last = have.get(today)
+    if today in stale and last is not None and now - last < TODAY_EVERY:
+        stale.discard(today)
+        pending.add(today)
+    if any(d > today for d in have):  # a clock set back: those days have not happened
+        session.execute(sa.delete(rollups).where(rollups.c.day > today))
+        stale = {d for d in stale if d <= today}
+    wanted: list[date] = sorted(stale, reverse=True)
+    first = rollup_changes.earliest_day(session, tz)
+    if first is not None:
+        start = max(first, today - timedelta(days=MAX_BACK_DAYS))
+        newest_first = (today - timedelta(days=i) for i in range((today - start).days + 1))
+        wanted += [d for d in newest_first if d not in have]
+    todo = wanted if max_days is None else wanted[:max_days]
+    done: list[date] = []
+    started = time.monotonic()  # a duration, not the time of day: the budget of one job cycle
+    step = 1 if budget_seconds is not None else max(len(todo), 1)
+    for i in range(0, len(todo), step):
+        if budget_seconds is not None and done and time.monotonic() - started > budget_seconds:
+            break
+        chunk = todo[i : i + step]
+        compute_days(session, chunk, tz, now=now)
+        done += chunk
+    left = set(wanted) - set(done)
+    if left & set(have):
+        # Stale days not recomputed now lose their rows: read live meanwhile, computed next time.
+        session.execute(sa.delete(rollups).where(rollups.c.day.in_(sorted(left & set(have)))))
+    state.safe = state.seen or marks
+    state.seen = marks
+    state.pending = sorted(d.isoformat() for d in pending)
+    state.refreshed_at = now
+    session.add(state)
+    session.flush()
+    return len(done)
+
+
+def rebuild(session: Any, *, now: datetime) -> int:
+    """Forget the rollup and compute it again (after rows were deleted, or to check it)."""
+    session.execute(sa.delete(rollups))
+    session.execute(sa.delete(MetricRollupState.__table__))
+    session.flush()
+    return refresh(session, now=now)
+
+
+def refresh_job(now: datetime) -> int:
+    """The dispatch job: a refresh bounded by time, so one cycle never holds up the other jobs."""
+    with session_scope() as session:
+        return refresh(session, now=now, budget_seconds=JOB_BUDGET_SECONDS)

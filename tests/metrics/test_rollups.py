@@ -1,0 +1,205 @@
+"""The daily rollup gives the same figures as the live tables, and stays correct as data changes."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from app.metrics import dashboard, kpis, rollup_changes, rollups
+from app.metrics.base import Scope
+from app.metrics.rollup_models import MetricRollup
+from tests.metrics import helpers as h
+from tests.metrics.helpers import NOVEMBER, desk, local
+
+AFTER = local(2, 9, month=12)  # the refresh runs on 2 December: November is complete
+
+
+def usable(db, now=None):
+    return rollups.usable_days(db, NOVEMBER, now=now)[0]
+
+
+def both(db, **scope):
+    with rollups.enabled(True):
+        rolled = kpis.compute(db, period=NOVEMBER, **scope)
+    with rollups.enabled(False):
+        live = kpis.compute(db, period=NOVEMBER, **scope)
+    return rolled, live
+
+
+def assert_same(db, **scope):
+    rolled, live = both(db, **scope)
+    assert rolled == live, {k: (rolled[k], live[k]) for k in rolled if rolled[k] != live[k]}
+    return rolled
+
+
+def test_the_rollup_gives_the_live_figures_for_every_scope(db):
+    made = desk(db)
+    # From the first day with data (3 November) to today (2 December); days before it are empty
+    # and cheap to read live.
+    assert rollups.refresh(db, now=AFTER) == 30
+    assert usable(db) == set(NOVEMBER.dates()[2:])
+    values = assert_same(db)
+    assert values["first_response_avg"].value is not None and values["inquiry_conversion"].value is not None
+    assert values["bad_reviews"].value == 1
+    assert_same(db, agent_id=made["x"].id)
+    assert_same(db, team_id=made["team"].id)
+    assert_same(db, store_id=made["one"].id)
+    with rollups.enabled(True):
+        rolled = dashboard.build(db, period=NOVEMBER, scope=Scope())
+    with rollups.enabled(False):
+        live = dashboard.build(db, period=NOVEMBER, scope=Scope())
+    assert rolled.heat == live.heat and rolled.funnel == live.funnel and rolled.trends == live.trends
+    assert [(a.agent_id, a.values) for a in rolled.agents] == [(a.agent_id, a.values) for a in live.agents]
+    assert rolled.templates == live.templates
+
+
+def test_a_second_refresh_without_changes_recomputes_nothing(db):
+    desk(db)
+    rollups.refresh(db, now=AFTER)
+    assert rollups.refresh(db, now=AFTER + timedelta(minutes=1)) == 0
+
+
+def test_a_late_reply_to_an_old_question_is_seen_before_and_after_the_next_refresh(db):
+    made = desk(db)
+    rollups.refresh(db, now=AFTER)
+    before = assert_same(db)["avg_response"]
+    # The unanswered 22:30 question of the first ticket gets its reply the next morning.
+    t = next(iter(db.exec(kpis_ticket_of(made["buyers"][0]))))
+    h.message(db, t, "outbound", local(4, 8, 30), author=made["x"])
+    assert local(3).date() in rollup_changes.changed_days(db, since=rollup_state(db).seen, tz="Asia/Shanghai")
+    after = assert_same(db)["avg_response"]
+    assert after.denominator == before.denominator + 1
+    rollups.refresh(db, now=AFTER + timedelta(minutes=1))
+    assert date(2026, 11, 3) in usable(db)
+    assert assert_same(db)["avg_response"] == after
+
+
+def test_a_refund_on_an_old_order_and_a_recovering_review_are_kept_correct(db):
+    made = desk(db)
+    rollups.refresh(db, now=AFTER)
+    buyer = made["buyers"][3]  # the bad review's buyer
+    from sqlmodel import select
+
+    from app.orders.models import Order
+
+    order = db.exec(select(Order).where(Order.customer_id == buyer.id)).one()
+    order.refunded_amount = Decimal("10.00")
+    order.updated_at = AFTER + timedelta(minutes=2)
+    h.review(db, buyer, posted_at=local(25), grade="good")
+    db.flush()
+    values = assert_same(db)
+    assert values["refund_rate"].numerator == 1
+    assert values["bad_review_recovery"].value == Decimal("100.0")
+    assert rollups.refresh(db, now=AFTER + timedelta(minutes=3)) >= 2  # the payment's and the review's days
+    assert date(2026, 11, 13) in usable(db)
+    assert assert_same(db)["refund_rate"].numerator == 1
+
+
+def test_today_is_rolled_up_and_shown_as_of_its_refresh_on_a_dashboard(db):
+    made = desk(db)
+    now = local(20, 12)
+    rollups.refresh(db, now=now)
+    days = {r.day for r in db.exec(select_rollup_days())}
+    assert max(days) == date(2026, 11, 20)
+    assert date(2026, 11, 20) in usable(db)
+    # New work today: exact reads compute today live; a dashboard shows today as of the refresh.
+    t = h.ticket(db, made["buyers"][0], at=local(20, 12, 0, 30), assignee=made["x"])
+    h.message(db, t, "inbound", local(20, 12, 0, 30))
+    assert date(2026, 11, 20) not in usable(db)
+    days, as_of = rollups.usable_days(db, NOVEMBER, now=local(20, 12, 1))
+    assert date(2026, 11, 20) in days and as_of == now
+    figures = kpis.collect(db, period=NOVEMBER, scope=Scope(), keys=["tickets_in"], now=local(20, 12, 1))
+    assert figures.as_of == now
+    assert assert_same(db)["tickets_in"].value == figures.values(["tickets_in"])["tickets_in"].value + 1
+    # A refresh within a minute of the last leaves today pending (still live for exact reads).
+    assert rollups.refresh(db, now=local(20, 12, 0, 50)) == 0
+    assert rollup_state(db).pending == ["2026-11-20"]
+    assert date(2026, 11, 20) not in usable(db)
+    assert rollups.usable_days(db, NOVEMBER, now=local(20, 12, 1))[1] == now
+    # … and not once the refresh is older than TODAY_LAG: then today is live again.
+    assert date(2026, 11, 20) not in rollups.usable_days(db, NOVEMBER, now=local(20, 12, 3))[0]
+    rollups.refresh(db, now=local(20, 12, 4))
+    assert date(2026, 11, 20) in usable(db)
+    assert_same(db)
+
+
+def test_a_store_setting_change_sends_every_day_to_the_live_tables(db):
+    made = desk(db)
+    rollups.refresh(db, now=AFTER)
+    made["one"].inquiry_win_days = 10
+    made["one"].updated_at = AFTER + timedelta(minutes=1)
+    db.flush()
+    assert usable(db) == set()
+    assert_same(db)
+
+
+def test_a_bounded_refresh_leaves_the_rest_to_the_live_tables(db):
+    desk(db)
+    assert rollups.refresh(db, now=AFTER, max_days=5) == 5
+    # the newest days first: 2 December (today) back to 28 November
+    assert usable(db) == {date(2026, 11, d) for d in range(28, 31)}
+    assert_same(db)
+    rollups.refresh(db, now=AFTER + timedelta(minutes=1))
+    assert usable(db) == set(NOVEMBER.dates()[2:])
+
+
+def test_rebuild_and_the_dispatch_job_entry(db):
+    desk(db)
+    assert rollups.rebuild(db, now=AFTER) == 30
+    from app.dispatch import JOBS
+
+    assert "app.metrics.rollups:refresh_job" in JOBS
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+
+def kpis_ticket_of(customer):
+    from sqlmodel import select
+
+    from app.tickets.models import Ticket
+
+    return select(Ticket).where(Ticket.customer_id == customer.id)
+
+
+def rollup_state(db):
+    from app.metrics.rollup_models import MetricRollupState
+
+    return db.get(MetricRollupState, 1)
+
+
+def select_rollup_days():
+    from sqlmodel import select
+
+    return select(MetricRollup).where(MetricRollup.whole_day.is_(True))
+
+
+def test_the_command_line_rolls_up_on_demand(fresh_database_url):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    huitou = str(Path(sys.executable).with_name("huitou"))
+    env = os.environ | {"HUITOU_DATABASE_URL": fresh_database_url, "NO_COLOR": "1"}
+    assert subprocess.run([huitou, "migrate"], env=env, capture_output=True, timeout=120).returncode == 0
+    done = subprocess.run([huitou, "metrics-rollup"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "rolled up 0 days" in done.stdout  # an empty database has no day to roll up
+    again = subprocess.run(
+        [huitou, "metrics-rollup", "--rebuild"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert again.returncode == 0 and "rolled up" in again.stdout
+
+
+def test_rows_computed_by_other_kpi_definitions_are_not_used_and_get_rebuilt(db):
+    desk(db)
+    rollups.refresh(db, now=AFTER)
+    state = rollup_state(db)
+    state.seen = state.seen | {"v": "0:an-older-definition"}
+    db.add(state)
+    db.flush()
+    assert usable(db) == set()
+    assert_same(db)
+    assert rollups.refresh(db, now=AFTER + timedelta(minutes=1)) == 30
+    assert usable(db) == set(NOVEMBER.dates()[2:])
