@@ -66,6 +66,13 @@ def migrate(revision: Annotated[str, typer.Option(help="Target revision.")] = "h
 
     upgrade(revision=revision)
     typer.echo(f"database at revision {revision}")
+    if revision == "head":  # a fresh install starts with the starter phrasing library
+        from app.db import session_scope
+        from app.phrasing.starter import load_if_empty
+
+        with session_scope() as session:
+            if loaded := load_if_empty(session, now=utc_now()):
+                typer.echo(f"phrasing library: {loaded} starter templates added")
 
 
 @cli.command()
@@ -307,6 +314,21 @@ def restore(
     except BackupError as exc:
         _fail(str(exc))
     typer.echo(f"{engine} database restored from {path}; run `huitou migrate` if the backup is older")
+
+
+@cli.command("metrics-rollup")
+def metrics_rollup(
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Forget the rollup and compute every day again.")
+    ] = False,
+) -> None:
+    """Bring the metrics' daily rollup up to date now (`huitou dispatch` also does, a bit each cycle)."""
+    from app.db import session_scope
+    from app.metrics import rollups
+
+    with session_scope() as session:
+        days = (rollups.rebuild if rebuild else rollups.refresh)(session, now=utc_now())
+    typer.echo(f"rolled up {days} days")
 
 
 def main() -> None:

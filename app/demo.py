@@ -99,6 +99,7 @@ SeedStep = Callable[[DemoContext], None]
 #   orders: list[tuple[int, int, int, str]] (order id, customer id, store id, stage).
 SEED_STEPS: list[SeedStep | str] = [
     seed_accounts,
+    "app.phrasing.demo:seed",
     "app.integrations.demo:seed",
     "app.catalog.demo:seed",
     "app.customers.demo:seed",
@@ -107,6 +108,9 @@ SEED_STEPS: list[SeedStep | str] = [
     "app.aftersales.demo:seed",
     "app.reviews.demo:seed",
     "app.followups.demo:seed",
+    "app.tickets.demo:seed",
+    "app.reviews.surveys_demo:seed",
+    "app.metrics.quality_demo:seed",
 ]
 
 

@@ -21,6 +21,9 @@ JOBS: list[str] = [
     "app.integrations.jobs:send_webhooks",
     "app.followups.jobs:plan_revisits",
     "app.followups.jobs:run_due",
+    "app.tickets.jobs:wake_snoozed",
+    "app.tickets.jobs:auto_assign",
+    "app.metrics.rollups:refresh_job",
 ]
 
 

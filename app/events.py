@@ -27,6 +27,7 @@ SUBSCRIBERS: dict[str, list[str]] = {
     "order.stage_changed": [
         "app.customers.service:on_order_changed",
         "app.followups.schedule:on_order_stage_changed",
+        "app.phrasing.stats:on_order_stage_changed",
     ],
     # payload: order (totals changed by a newer storefront report)
     "order.updated": ["app.customers.service:on_order_changed"],
@@ -35,7 +36,7 @@ SUBSCRIBERS: dict[str, list[str]] = {
     # payload: order, shipment (a carrier status such as failure / attempted_delivery / delayed)
     "shipment.exception": ["app.followups.schedule:on_shipment_exception"],
     # payload: review. A rating of 2 or less must open a 差评处理 ticket: the tickets domain subscribes here.
-    "review.posted": ["app.followups.schedule:on_review_posted"],
+    "review.posted": ["app.followups.schedule:on_review_posted", "app.phrasing.stats:on_review_posted"],
     # payload: approval
     "approval.decided": [
         "app.presale.service:on_approval_decided",
@@ -47,7 +48,7 @@ SUBSCRIBERS: dict[str, list[str]] = {
         "app.followups.schedule:on_case_changed",
     ],
     # payload: inquiry (an inquiry won or lost; presale emits it when it closes one)
-    "inquiry.closed": ["app.followups.schedule:on_inquiry_closed"],
+    "inquiry.closed": ["app.followups.schedule:on_inquiry_closed", "app.phrasing.stats:on_inquiry_closed"],
     # payload: ticket (the desk emits it when a ticket is solved)
     "ticket.solved": ["app.followups.schedule:on_ticket_solved"],
 }

@@ -37,13 +37,24 @@ from app.home import views as home_views
 from app.integrations import api as integrations_api
 from app.integrations import views as integrations_views
 from app.integrations import webhooks as integrations_webhooks
+from app.metrics import api as metrics_api
+from app.metrics import quality_views as metrics_quality_views
+from app.metrics import targets_views as metrics_targets_views
+from app.metrics import views as metrics_views
 from app.openapi import install_openapi
 from app.orders import api as orders_api
 from app.orders import views as orders_views
+from app.phrasing import api as phrasing_api
+from app.phrasing import views as phrasing_views
 from app.presale import api as presale_api
 from app.presale import views as presale_views
 from app.reviews import api as reviews_api
+from app.reviews import surveys_views as reviews_surveys_views
 from app.reviews import views as reviews_views
+from app.tickets import api as tickets_api
+from app.tickets import views as tickets_views
+from app.tickets import views_actions as tickets_views_actions
+from app.tickets import views_settings as tickets_views_settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
@@ -190,6 +201,11 @@ def create_app() -> FastAPI:
         aftersales_api.router,
         reviews_views.router,
         reviews_api.router,
+        reviews_surveys_views.router,
+        metrics_views.router,
+        metrics_api.router,
+        metrics_targets_views.router,
+        metrics_quality_views.router,
         audit_views.router,
         audit_api.router,
         integrations_views.router,
@@ -197,6 +213,12 @@ def create_app() -> FastAPI:
         integrations_webhooks.router,
         followups_views.router,
         followups_api.router,
+        tickets_api.router,
+        tickets_views.router,
+        tickets_views_actions.router,
+        phrasing_views.router,
+        phrasing_api.router,
+        tickets_views_settings.router,
     ]
     for router in routers:
         app.include_router(router)

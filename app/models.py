@@ -7,6 +7,8 @@ from app.catalog import models as catalog_models  # noqa: F401
 from app.customers import models as customers_models  # noqa: F401
 from app.followups import models as followups_models  # noqa: F401
 from app.integrations import models as integrations_models  # noqa: F401
+from app.metrics import models as metrics_models  # noqa: F401
+from app.metrics import rollup_models as metrics_rollup_models  # noqa: F401
 from app.orders import models as orders_models  # noqa: F401
 from app.phrasing import models as phrasing_models  # noqa: F401
 from app.presale import models as presale_models  # noqa: F401

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+from babel import Locale
 from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_currency
 from fastapi import Request
@@ -36,8 +38,15 @@ templates.env.globals["app_version"] = __version__
 templates.env.globals["locale_labels"] = LOCALE_LABELS
 
 
-def _babel_locale() -> str:
-    return current_locale.get()
+@lru_cache(maxsize=8)
+def babel_locale(code: str) -> Locale:
+    # Parsing a locale name scans Babel's locale list (about a millisecond): once per name,
+    # not once per date or amount on a page.
+    return Locale.parse(code)
+
+
+def _babel_locale() -> Locale:
+    return babel_locale(current_locale.get())
 
 
 def format_money(amount: Decimal | None, currency: str = "CNY") -> str:
@@ -154,6 +163,7 @@ NAV = (
     ("/approvals", N_("Approvals"), "supervisor"),
     ("/phrasing", N_("Phrasing"), "agent"),
     ("/reports", N_("Metrics"), "supervisor"),
+    ("/reports/me/targets", N_("My targets"), "agent"),
     ("/settings", N_("Settings"), "agent"),
 )
 SETTINGS_LINKS = (
@@ -162,6 +172,7 @@ SETTINGS_LINKS = (
     ("/settings/webhooks", N_("Webhooks"), "admin"),
     ("/settings/followups", N_("Follow-up rules"), "supervisor"),
     ("/settings/revisits", N_("Revisit plans"), "supervisor"),
+    ("/settings/desk", N_("Desk: assignment, queues and macros"), "supervisor"),
     ("/settings/audit", N_("Audit log"), "supervisor"),
 )
 _RANK = {"agent": 1, "supervisor": 2, "admin": 3}

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 22:52:33.178606
+Create Date: 2026-11-23 00:29:19.523220
 
 """
 from collections.abc import Sequence
@@ -38,10 +38,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_log_created_at'), ['created_at'], unique=False)
         batch_op.create_index('ix_audit_log_subject', ['subject_type', 'subject_id'], unique=False)
 
+    op.create_table('csat_survey_hits',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('failed', sa.Boolean(), nullable=False),
+    sa.Column('hit_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_csat_survey_hits'))
+    )
+    with op.batch_alter_table('csat_survey_hits', schema=None) as batch_op:
+        batch_op.create_index('ix_csat_survey_hits_client_at', ['client', 'hit_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_csat_survey_hits_hit_at'), ['hit_at'], unique=False)
+
     op.create_table('followup_rules',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('trigger', sa.Enum('inquiry_lost', 'order_created', 'order_paid', 'order_shipped', 'order_delivered', 'order_confirmed', 'review_posted', 'shipment_exception', 'case_opened', 'case_updated', 'case_closed', 'ticket_solved', 'revisit_plan', name='trigger', native_enum=False, length=24), nullable=False),
-    sa.Column('kind', sa.Enum('payment_reminder', 'reassurance', 'shipping_notice', 'confirm_nudge', 'review_request', 'review_thanks', 'bad_review', 'lost_lead', 'shipping_exception', 'aftersales_deadline', 'care', 'revisit', name='followupkind', native_enum=False, length=24), nullable=False),
+    sa.Column('kind', sa.Enum('payment_reminder', 'reassurance', 'shipping_notice', 'confirm_nudge', 'review_request', 'review_thanks', 'bad_review', 'lost_lead', 'shipping_exception', 'aftersales_deadline', 'care', 'revisit', 'csat_survey', name='followupkind', native_enum=False, length=24), nullable=False),
     sa.Column('delay_minutes', sa.Integer(), nullable=True),
     sa.Column('category', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('action', sa.Enum('task', 'auto', name='action', native_enum=False, length=8), nullable=False),
@@ -53,6 +64,29 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_followup_rules'))
     )
+    op.create_table('metric_rollup_state',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tz', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('seen', sa.JSON(), nullable=False),
+    sa.Column('safe', sa.JSON(), nullable=False),
+    sa.Column('pending', sa.JSON(), nullable=False),
+    sa.Column('refreshed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_metric_rollup_state'))
+    )
+    op.create_table('metric_rollups',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('whole_day', sa.Boolean(), nullable=False),
+    sa.Column('store_id', sa.Integer(), nullable=True),
+    sa.Column('agent_id', sa.Integer(), nullable=True),
+    sa.Column('sums', sa.JSON(), nullable=False),
+    sa.Column('hists', sa.JSON(), nullable=False),
+    sa.Column('computed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_metric_rollups'))
+    )
+    with op.batch_alter_table('metric_rollups', schema=None) as batch_op:
+        batch_op.create_index('ix_metric_rollups_whole_day_day', ['whole_day', 'day'], unique=False)
+
     op.create_table('outbox_messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('event_type', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -63,6 +97,20 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbox_messages_event_type'), ['event_type'], unique=False)
 
+    op.create_table('qa_rubric_items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('label', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('kind', sa.Enum('points', 'fatal', name='rubrickind', native_enum=False, length=8), nullable=False),
+    sa.Column('max_points', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('is_active', sa.Boolean(), nullable=False),
+    sa.Column('is_builtin', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_qa_rubric_items')),
+    sa.UniqueConstraint('key', name=op.f('uq_qa_rubric_items_key'))
+    )
     op.create_table('stores',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slug', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -136,6 +184,7 @@ def upgrade() -> None:
     sa.Column('quiet_start', sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
     sa.Column('quiet_end', sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
     sa.Column('revisit_cap_days', sa.Integer(), nullable=False),
+    sa.Column('csat_expiry_days', sa.Integer(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_followup_settings_store_id_stores'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('store_id', name=op.f('pk_followup_settings'))
@@ -327,6 +376,7 @@ def upgrade() -> None:
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_orders_assisted_by_id'), ['assisted_by_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index('ix_orders_paid_at', ['paid_at'], unique=False)
         batch_op.create_index('ix_orders_stage_updated', ['stage', 'updated_at'], unique=False)
         batch_op.create_index('ix_orders_store_placed', ['store_id', 'placed_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_updated_at'), ['updated_at'], unique=False)
@@ -355,6 +405,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_phrasing_templates_shortcut'), ['shortcut'], unique=False)
         batch_op.create_index(batch_op.f('ix_phrasing_templates_team_id'), ['team_id'], unique=False)
 
+    op.create_table('qa_batches',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('mode', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('requested', sa.Integer(), nullable=False),
+    sa.Column('filters', sa.JSON(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['agents.id'], name=op.f('fk_qa_batches_created_by_id_agents'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_qa_batches'))
+    )
     op.create_table('revisit_plans',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
@@ -377,6 +438,48 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_revisit_plans_store_id_stores'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_revisit_plans'))
     )
+    op.create_table('self_assessments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agent_id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('month', sa.Integer(), nullable=False),
+    sa.Column('self_rating', sa.Integer(), nullable=True),
+    sa.Column('self_text', sa.Text(), nullable=False),
+    sa.Column('self_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('supervisor_rating', sa.Integer(), nullable=True),
+    sa.Column('supervisor_text', sa.Text(), nullable=False),
+    sa.Column('supervisor_id', sa.Integer(), nullable=True),
+    sa.Column('supervisor_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], name=op.f('fk_self_assessments_agent_id_agents'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['supervisor_id'], ['agents.id'], name=op.f('fk_self_assessments_supervisor_id_agents'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_self_assessments')),
+    sa.UniqueConstraint('agent_id', 'year', 'month', name=op.f('uq_self_assessments_agent_id_year_month'))
+    )
+    op.create_table('targets',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('month', sa.Integer(), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
+    sa.Column('agent_id', sa.Integer(), nullable=True),
+    sa.Column('team_id', sa.Integer(), nullable=True),
+    sa.Column('kpi', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('value', sa.BigInteger(), nullable=False),
+    sa.Column('direction', sa.Enum('higher', 'lower', name='targetdirection', native_enum=False, length=8), nullable=False),
+    sa.Column('set_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], name=op.f('fk_targets_agent_id_agents'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['set_by_id'], ['agents.id'], name=op.f('fk_targets_set_by_id_agents'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_targets_team_id_teams'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_targets')),
+    sa.UniqueConstraint('year', 'month', 'subject', 'kpi', name=op.f('uq_targets_year_month_subject_kpi'))
+    )
+    with op.batch_alter_table('targets', schema=None) as batch_op:
+        batch_op.create_index('ix_targets_agent_month', ['agent_id', 'year', 'month'], unique=False)
+        batch_op.create_index('ix_targets_team_month', ['team_id', 'year', 'month'], unique=False)
+
     op.create_table('webhook_delivery_attempts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('delivery_id', sa.Integer(), nullable=False),
@@ -425,7 +528,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('aftersales_cases', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_aftersales_cases_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index('ix_aftersales_cases_decided_at', ['decided_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_aftersales_cases_order_id'), ['order_id'], unique=False)
+        batch_op.create_index('ix_aftersales_cases_resolved_at', ['resolved_at'], unique=False)
         batch_op.create_index('ix_aftersales_cases_state_respond_by', ['state', 'respond_by_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_aftersales_cases_store_id'), ['store_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_aftersales_cases_updated_at'), ['updated_at'], unique=False)
@@ -453,10 +558,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('inquiries', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_inquiries_agent_id'), ['agent_id'], unique=False)
+        batch_op.create_index('ix_inquiries_closed_at', ['closed_at'], unique=False)
         batch_op.create_index('ix_inquiries_customer_status', ['customer_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_inquiries_opened_at'), ['opened_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_inquiries_store_id'), ['store_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_inquiries_updated_at'), ['updated_at'], unique=False)
+        batch_op.create_index('ix_inquiries_won_order_id', ['won_order_id'], unique=False)
 
     op.create_table('macros',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -546,6 +653,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_reviews_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_reviews_posted_at'), ['posted_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_reviews_store_id'), ['store_id'], unique=False)
+        batch_op.create_index('ix_reviews_updated_at', ['updated_at'], unique=False)
 
     op.create_table('shipments',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -659,14 +767,17 @@ def upgrade() -> None:
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.create_index('ix_tickets_assignee_status', ['assignee_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_tickets_created_at', ['created_at'], unique=False)
         batch_op.create_index('ix_tickets_customer_kind_status', ['customer_id', 'kind', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_inquiry_id'), ['inquiry_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_order_id'), ['order_id'], unique=False)
         batch_op.create_index('ix_tickets_queue', ['status', 'kind', 'priority_rank', 'due_at'], unique=False)
+        batch_op.create_index('ix_tickets_solved_at', ['solved_at'], unique=False)
         batch_op.create_index('ix_tickets_status_snoozed_until', ['status', 'snoozed_until'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_store_id'), ['store_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_team_id'), ['team_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_updated_at'), ['updated_at'], unique=False)
+        batch_op.create_index('ix_tickets_waiting', ['priority_rank', 'due_at', 'id'], unique=False, postgresql_where=sa.text("status = 'open' AND assignee_id IS NULL"), sqlite_where=sa.text("status = 'open' AND assignee_id IS NULL"))
 
     op.create_table('csat_surveys',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -692,13 +803,14 @@ def upgrade() -> None:
     with op.batch_alter_table('csat_surveys', schema=None) as batch_op:
         batch_op.create_index('ix_csat_surveys_agent_sent', ['agent_id', 'sent_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_csat_surveys_answered_at'), ['answered_at'], unique=False)
+        batch_op.create_index('ix_csat_surveys_customer_answered', ['customer_id', 'answered_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_csat_surveys_sent_at'), ['sent_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_csat_surveys_store_id'), ['store_id'], unique=False)
 
     op.create_table('followups',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('dedupe_key', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
-    sa.Column('kind', sa.Enum('payment_reminder', 'reassurance', 'shipping_notice', 'confirm_nudge', 'review_request', 'review_thanks', 'bad_review', 'lost_lead', 'shipping_exception', 'aftersales_deadline', 'care', 'revisit', name='followupkind', native_enum=False, length=24), nullable=False),
+    sa.Column('kind', sa.Enum('payment_reminder', 'reassurance', 'shipping_notice', 'confirm_nudge', 'review_request', 'review_thanks', 'bad_review', 'lost_lead', 'shipping_exception', 'aftersales_deadline', 'care', 'revisit', 'csat_survey', name='followupkind', native_enum=False, length=24), nullable=False),
     sa.Column('trigger', sa.Enum('inquiry_lost', 'order_created', 'order_paid', 'order_shipped', 'order_delivered', 'order_confirmed', 'review_posted', 'shipment_exception', 'case_opened', 'case_updated', 'case_closed', 'ticket_solved', 'revisit_plan', name='trigger', native_enum=False, length=24), nullable=False),
     sa.Column('rule_id', sa.Integer(), nullable=True),
     sa.Column('plan_id', sa.Integer(), nullable=True),
@@ -738,9 +850,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('followups', schema=None) as batch_op:
         batch_op.create_index('ix_followups_customer_kind_handled', ['customer_id', 'kind', 'handled_at'], unique=False)
+        batch_op.create_index('ix_followups_handled_at', ['handled_at'], unique=False)
+        batch_op.create_index('ix_followups_kind_due', ['kind', 'due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_followups_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_followups_plan_id'), ['plan_id'], unique=False)
         batch_op.create_index('ix_followups_status_due', ['status', 'due_at'], unique=False)
+        batch_op.create_index('ix_followups_ticket_id', ['ticket_id'], unique=False)
 
     op.create_table('phrasing_usages',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -769,8 +884,37 @@ def upgrade() -> None:
         batch_op.create_index('ix_phrasing_usages_customer_category', ['customer_id', 'category', 'outcome_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_phrasing_usages_inquiry_id'), ['inquiry_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_phrasing_usages_order_id'), ['order_id'], unique=False)
+        batch_op.create_index('ix_phrasing_usages_outcome_at', ['outcome_at'], unique=False)
         batch_op.create_index('ix_phrasing_usages_template_used', ['template_id', 'used_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_phrasing_usages_ticket_id'), ['ticket_id'], unique=False)
+        batch_op.create_index('ix_phrasing_usages_used_at', ['used_at'], unique=False)
+
+    op.create_table('qa_inspections',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('agent_id', sa.Integer(), nullable=True),
+    sa.Column('ticket_kind', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
+    sa.Column('ticket_solved_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'scored', name='inspectionstatus', native_enum=False, length=8), nullable=False),
+    sa.Column('fatal', sa.Boolean(), nullable=False),
+    sa.Column('points', sa.Integer(), nullable=True),
+    sa.Column('max_points', sa.Integer(), nullable=True),
+    sa.Column('score', sa.BigInteger(), nullable=True),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('scored_by_id', sa.Integer(), nullable=True),
+    sa.Column('scored_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], name=op.f('fk_qa_inspections_agent_id_agents'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['batch_id'], ['qa_batches.id'], name=op.f('fk_qa_inspections_batch_id_qa_batches'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['scored_by_id'], ['agents.id'], name=op.f('fk_qa_inspections_scored_by_id_agents'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_qa_inspections_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_qa_inspections')),
+    sa.UniqueConstraint('ticket_id', name=op.f('uq_qa_inspections_ticket_id'))
+    )
+    with op.batch_alter_table('qa_inspections', schema=None) as batch_op:
+        batch_op.create_index('ix_qa_inspections_agent_solved', ['agent_id', 'ticket_solved_at'], unique=False)
+        batch_op.create_index('ix_qa_inspections_batch_status', ['batch_id', 'status'], unique=False)
 
     op.create_table('ticket_messages',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -792,6 +936,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_messages'))
     )
     with op.batch_alter_table('ticket_messages', schema=None) as batch_op:
+        batch_op.create_index('ix_ticket_messages_direction_created', ['direction', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_messages_template_id'), ['template_id'], unique=False)
         batch_op.create_index('ix_ticket_messages_ticket_created', ['ticket_id', 'created_at'], unique=False)
         batch_op.create_index('ux_ticket_messages_store_external', ['store_id', 'external_id'], unique=True)
@@ -807,6 +952,43 @@ def upgrade() -> None:
     with op.batch_alter_table('ticket_viewers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ticket_viewers_seen_at'), ['seen_at'], unique=False)
 
+    op.create_table('qa_appeals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('inspection_id', sa.Integer(), nullable=False),
+    sa.Column('agent_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('status', sa.Enum('open', 'upheld', 'rejected', name='appealstatus', native_enum=False), nullable=False),
+    sa.Column('score_before', sa.BigInteger(), nullable=True),
+    sa.Column('score_after', sa.BigInteger(), nullable=True),
+    sa.Column('resolution', sa.Text(), nullable=False),
+    sa.Column('resolved_by_id', sa.Integer(), nullable=True),
+    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], name=op.f('fk_qa_appeals_agent_id_agents'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['inspection_id'], ['qa_inspections.id'], name=op.f('fk_qa_appeals_inspection_id_qa_inspections'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['resolved_by_id'], ['agents.id'], name=op.f('fk_qa_appeals_resolved_by_id_agents'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_qa_appeals')),
+    sa.UniqueConstraint('inspection_id', name=op.f('uq_qa_appeals_inspection_id'))
+    )
+    with op.batch_alter_table('qa_appeals', schema=None) as batch_op:
+        batch_op.create_index('ix_qa_appeals_status_created', ['status', 'created_at'], unique=False)
+
+    op.create_table('qa_item_scores',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('inspection_id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=True),
+    sa.Column('item_key', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('item_label', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('kind', sa.Enum('points', 'fatal', name='rubrickind', native_enum=False, length=8), nullable=False),
+    sa.Column('max_points', sa.Integer(), nullable=False),
+    sa.Column('points', sa.Integer(), nullable=False),
+    sa.Column('hit', sa.Boolean(), nullable=False),
+    sa.Column('comment', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.ForeignKeyConstraint(['inspection_id'], ['qa_inspections.id'], name=op.f('fk_qa_item_scores_inspection_id_qa_inspections'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['item_id'], ['qa_rubric_items.id'], name=op.f('fk_qa_item_scores_item_id_qa_rubric_items'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_qa_item_scores')),
+    sa.UniqueConstraint('inspection_id', 'item_key', name=op.f('uq_qa_item_scores_inspection_id_item_key'))
+    )
     with op.batch_alter_table('agents', schema=None) as batch_op:
         batch_op.add_column(sa.Column('is_away', sa.Boolean(), nullable=False))
         batch_op.add_column(sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=True))
@@ -830,6 +1012,11 @@ def downgrade() -> None:
         batch_op.drop_column('last_seen_at')
         batch_op.drop_column('is_away')
 
+    op.drop_table('qa_item_scores')
+    with op.batch_alter_table('qa_appeals', schema=None) as batch_op:
+        batch_op.drop_index('ix_qa_appeals_status_created')
+
+    op.drop_table('qa_appeals')
     with op.batch_alter_table('ticket_viewers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ticket_viewers_seen_at'))
 
@@ -838,11 +1025,19 @@ def downgrade() -> None:
         batch_op.drop_index('ux_ticket_messages_store_external')
         batch_op.drop_index('ix_ticket_messages_ticket_created')
         batch_op.drop_index(batch_op.f('ix_ticket_messages_template_id'))
+        batch_op.drop_index('ix_ticket_messages_direction_created')
 
     op.drop_table('ticket_messages')
+    with op.batch_alter_table('qa_inspections', schema=None) as batch_op:
+        batch_op.drop_index('ix_qa_inspections_batch_status')
+        batch_op.drop_index('ix_qa_inspections_agent_solved')
+
+    op.drop_table('qa_inspections')
     with op.batch_alter_table('phrasing_usages', schema=None) as batch_op:
+        batch_op.drop_index('ix_phrasing_usages_used_at')
         batch_op.drop_index(batch_op.f('ix_phrasing_usages_ticket_id'))
         batch_op.drop_index('ix_phrasing_usages_template_used')
+        batch_op.drop_index('ix_phrasing_usages_outcome_at')
         batch_op.drop_index(batch_op.f('ix_phrasing_usages_order_id'))
         batch_op.drop_index(batch_op.f('ix_phrasing_usages_inquiry_id'))
         batch_op.drop_index('ix_phrasing_usages_customer_category')
@@ -850,28 +1045,35 @@ def downgrade() -> None:
 
     op.drop_table('phrasing_usages')
     with op.batch_alter_table('followups', schema=None) as batch_op:
+        batch_op.drop_index('ix_followups_ticket_id')
         batch_op.drop_index('ix_followups_status_due')
         batch_op.drop_index(batch_op.f('ix_followups_plan_id'))
         batch_op.drop_index(batch_op.f('ix_followups_order_id'))
+        batch_op.drop_index('ix_followups_kind_due')
+        batch_op.drop_index('ix_followups_handled_at')
         batch_op.drop_index('ix_followups_customer_kind_handled')
 
     op.drop_table('followups')
     with op.batch_alter_table('csat_surveys', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_csat_surveys_store_id'))
         batch_op.drop_index(batch_op.f('ix_csat_surveys_sent_at'))
+        batch_op.drop_index('ix_csat_surveys_customer_answered')
         batch_op.drop_index(batch_op.f('ix_csat_surveys_answered_at'))
         batch_op.drop_index('ix_csat_surveys_agent_sent')
 
     op.drop_table('csat_surveys')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('ix_tickets_waiting', postgresql_where=sa.text("status = 'open' AND assignee_id IS NULL"), sqlite_where=sa.text("status = 'open' AND assignee_id IS NULL"))
         batch_op.drop_index(batch_op.f('ix_tickets_updated_at'))
         batch_op.drop_index(batch_op.f('ix_tickets_team_id'))
         batch_op.drop_index(batch_op.f('ix_tickets_store_id'))
         batch_op.drop_index('ix_tickets_status_snoozed_until')
+        batch_op.drop_index('ix_tickets_solved_at')
         batch_op.drop_index('ix_tickets_queue')
         batch_op.drop_index(batch_op.f('ix_tickets_order_id'))
         batch_op.drop_index(batch_op.f('ix_tickets_inquiry_id'))
         batch_op.drop_index('ix_tickets_customer_kind_status')
+        batch_op.drop_index('ix_tickets_created_at')
         batch_op.drop_index(batch_op.f('ix_tickets_case_id'))
         batch_op.drop_index('ix_tickets_assignee_status')
 
@@ -894,6 +1096,7 @@ def downgrade() -> None:
 
     op.drop_table('shipments')
     with op.batch_alter_table('reviews', schema=None) as batch_op:
+        batch_op.drop_index('ix_reviews_updated_at')
         batch_op.drop_index(batch_op.f('ix_reviews_store_id'))
         batch_op.drop_index(batch_op.f('ix_reviews_posted_at'))
         batch_op.drop_index(batch_op.f('ix_reviews_order_id'))
@@ -915,10 +1118,12 @@ def downgrade() -> None:
 
     op.drop_table('macros')
     with op.batch_alter_table('inquiries', schema=None) as batch_op:
+        batch_op.drop_index('ix_inquiries_won_order_id')
         batch_op.drop_index(batch_op.f('ix_inquiries_updated_at'))
         batch_op.drop_index(batch_op.f('ix_inquiries_store_id'))
         batch_op.drop_index(batch_op.f('ix_inquiries_opened_at'))
         batch_op.drop_index('ix_inquiries_customer_status')
+        batch_op.drop_index('ix_inquiries_closed_at')
         batch_op.drop_index(batch_op.f('ix_inquiries_agent_id'))
 
     op.drop_table('inquiries')
@@ -926,7 +1131,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_aftersales_cases_updated_at'))
         batch_op.drop_index(batch_op.f('ix_aftersales_cases_store_id'))
         batch_op.drop_index('ix_aftersales_cases_state_respond_by')
+        batch_op.drop_index('ix_aftersales_cases_resolved_at')
         batch_op.drop_index(batch_op.f('ix_aftersales_cases_order_id'))
+        batch_op.drop_index('ix_aftersales_cases_decided_at')
         batch_op.drop_index(batch_op.f('ix_aftersales_cases_customer_id'))
 
     op.drop_table('aftersales_cases')
@@ -934,7 +1141,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_webhook_delivery_attempts_delivery_id'))
 
     op.drop_table('webhook_delivery_attempts')
+    with op.batch_alter_table('targets', schema=None) as batch_op:
+        batch_op.drop_index('ix_targets_team_month')
+        batch_op.drop_index('ix_targets_agent_month')
+
+    op.drop_table('targets')
+    op.drop_table('self_assessments')
     op.drop_table('revisit_plans')
+    op.drop_table('qa_batches')
     with op.batch_alter_table('phrasing_templates', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_phrasing_templates_team_id'))
         batch_op.drop_index(batch_op.f('ix_phrasing_templates_shortcut'))
@@ -946,6 +1160,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_orders_updated_at'))
         batch_op.drop_index('ix_orders_store_placed')
         batch_op.drop_index('ix_orders_stage_updated')
+        batch_op.drop_index('ix_orders_paid_at')
         batch_op.drop_index(batch_op.f('ix_orders_customer_id'))
         batch_op.drop_index(batch_op.f('ix_orders_assisted_by_id'))
 
@@ -992,11 +1207,22 @@ def downgrade() -> None:
     op.drop_table('customers')
     op.drop_table('webhook_subscriptions')
     op.drop_table('stores')
+    op.drop_table('qa_rubric_items')
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_messages_event_type'))
 
     op.drop_table('outbox_messages')
+    with op.batch_alter_table('metric_rollups', schema=None) as batch_op:
+        batch_op.drop_index('ix_metric_rollups_whole_day_day')
+
+    op.drop_table('metric_rollups')
+    op.drop_table('metric_rollup_state')
     op.drop_table('followup_rules')
+    with op.batch_alter_table('csat_survey_hits', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_csat_survey_hits_hit_at'))
+        batch_op.drop_index('ix_csat_survey_hits_client_at')
+
+    op.drop_table('csat_survey_hits')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_log_subject')
         batch_op.drop_index(batch_op.f('ix_audit_log_created_at'))

@@ -15,7 +15,12 @@ from app.orders.lifecycle import ActorType
 
 class AftersalesCase(SQLModel, table=True):
     __tablename__ = "aftersales_cases"
-    __table_args__ = (sa.Index("ix_aftersales_cases_state_respond_by", "state", "respond_by_at"),)
+    __table_args__ = (
+        sa.Index("ix_aftersales_cases_state_respond_by", "state", "respond_by_at"),
+        # Metrics: cases decided / resolved in a period.
+        sa.Index("ix_aftersales_cases_decided_at", "decided_at"),
+        sa.Index("ix_aftersales_cases_resolved_at", "resolved_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     order_id: int = Field(foreign_key="orders.id", index=True)

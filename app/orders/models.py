@@ -18,6 +18,8 @@ class Order(SQLModel, table=True):
         sa.UniqueConstraint("store_id", "external_id"),
         sa.Index("ix_orders_store_placed", "store_id", "placed_at"),
         sa.Index("ix_orders_stage_updated", "stage", "updated_at"),
+        # Metrics: orders paid in a period (sales, refund rate).
+        sa.Index("ix_orders_paid_at", "paid_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

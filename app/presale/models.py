@@ -36,7 +36,12 @@ class Speaker(enum.StrEnum):
 
 class Inquiry(SQLModel, table=True):
     __tablename__ = "inquiries"
-    __table_args__ = (sa.Index("ix_inquiries_customer_status", "customer_id", "status"),)
+    __table_args__ = (
+        sa.Index("ix_inquiries_customer_status", "customer_id", "status"),
+        # Metrics: inquiries closed in a period (bargaining success); the inquiry an order came from.
+        sa.Index("ix_inquiries_closed_at", "closed_at"),
+        sa.Index("ix_inquiries_won_order_id", "won_order_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     store_id: int = Field(foreign_key="stores.id", index=True)

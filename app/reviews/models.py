@@ -19,7 +19,11 @@ class Grade(enum.StrEnum):
 
 class Review(SQLModel, table=True):
     __tablename__ = "reviews"
-    __table_args__ = (sa.UniqueConstraint("store_id", "external_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("store_id", "external_id"),
+        # Metrics: reviews changed since the rollup last looked (a 追评, an upgraded grade).
+        sa.Index("ix_reviews_updated_at", "updated_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     store_id: int = Field(foreign_key="stores.id", index=True)
@@ -45,7 +49,11 @@ class CsatSurvey(SQLModel, table=True):
     """
 
     __tablename__ = "csat_surveys"
-    __table_args__ = (sa.Index("ix_csat_surveys_agent_sent", "agent_id", "sent_at"),)
+    __table_args__ = (
+        sa.Index("ix_csat_surveys_agent_sent", "agent_id", "sent_at"),
+        # Metrics: a buyer's answers after a bad review (差评 recovered).
+        sa.Index("ix_csat_surveys_customer_answered", "customer_id", "answered_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="tickets.id", ondelete="CASCADE", sa_column_kwargs={"unique": True})
@@ -60,3 +68,17 @@ class CsatSurvey(SQLModel, table=True):
     rating: int | None = Field(default=None, ge=1, le=5)
     comment: str = Field(default="", sa_type=sa.Text)
     answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+
+
+class CsatSurveyHit(SQLModel, table=True):
+    """One request to the public survey page, per client: the rate limit, in the database so it
+    holds across server processes (like login throttling)."""
+
+    __tablename__ = "csat_survey_hits"
+    __table_args__ = (sa.Index("ix_csat_survey_hits_client_at", "client", "hit_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client: str = Field(max_length=64)
+    # A link that did not check out (tampered, unknown): these count against a smaller allowance.
+    failed: bool = Field(default=False)
+    hit_at: datetime = Field(sa_type=UTCDateTime, index=True)
