@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.headers import add_security_headers
 from app.i18n import gettext
 
 log = logging.getLogger("huitou.errors")
@@ -170,8 +171,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unhandled(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         if wants_json(request):
-            return _json(500, "internal_error", "Something went wrong on our side; it has been logged.")
-        return _html(request, 500, gettext("Something went wrong on our side; it has been logged."))
+            response = _json(500, "internal_error", "Something went wrong on our side; it has been logged.")
+        else:
+            response = _html(request, 500, gettext("Something went wrong on our side; it has been logged."))
+        # Starlette sends this page from its outermost middleware, outside the one adding headers.
+        add_security_headers(response.headers, request.scope)
+        request_id = getattr(request.state, "request_id", None)
+        if request_id:
+            response.headers["X-Request-ID"] = request_id
+        return response
 
 
 def _code_for(status: int) -> str:

@@ -33,6 +33,7 @@ from app.db import get_engine
 from app.errors import InvalidInput, Unavailable, install_error_handlers, render_domain_error
 from app.followups import api as followups_api
 from app.followups import views as followups_views
+from app.headers import add_security_headers
 from app.home import views as home_views
 from app.integrations import api as integrations_api
 from app.integrations import views as integrations_views
@@ -60,18 +61,6 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 
 access_log = logging.getLogger("huitou.access")
-
-SECURITY_HEADERS = {
-    # Only our own (vendored) scripts and styles; no inline script, no framing.
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-}
 
 
 class JsonLogFormatter(logging.Formatter):
@@ -121,8 +110,7 @@ class RequestContextMiddleware:
                 status["code"] = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = request_id
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
+                add_security_headers(headers, scope)
             await send(message)
 
         try:
@@ -154,7 +142,7 @@ def create_app() -> FastAPI:
             "Authenticate with `Authorization: Bearer <API key>`; errors are "
             '`{"error": code, "detail": message}`.'
         ),
-        docs_url="/api/docs",
+        docs_url=None,  # /api/docs is served by app.openapi, from vendored Swagger UI
         redoc_url=None,
     )
     install_error_handlers(app)

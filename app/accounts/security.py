@@ -15,6 +15,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import get_settings
+from app.headers import secure_cookies
 from app.i18n import current_locale, negotiate
 
 _password_hash = PasswordHash.recommended()
@@ -132,7 +133,7 @@ class SessionMiddleware:
             settings.default_locale,
         )
         token = current_locale.set(locale)
-        secure = settings.base_url.startswith("https://")
+        secure = secure_cookies(scope)
         # The browser keeps the cookie longer than the server honours it, so an expired session
         # reaches us and the agent is told why they must log in again.
         cookie_max_age = settings.session_max_age_seconds * 2

@@ -79,8 +79,15 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
-    session_data(request).rotate()
+def logout(request: Request, session: SessionDep) -> Response:
+    """Ends every session of this agent: the cookie is signed, not stored, so a copy taken before
+    logout would otherwise still work after it. Bumping the agent's session epoch kills them all."""
+    data = session_data(request)
+    agent_id = data.get("agent_id")
+    agent = service.get_agent(session, agent_id) if isinstance(agent_id, int) else None
+    if agent is not None and data.get("epoch") == agent.session_epoch:
+        service.end_all_sessions(session, agent)
+    data.rotate()
     return redirect(request, "/login")
 
 
@@ -177,6 +184,9 @@ def update_agent(
         is_active=bool(is_active),
         password=password or None,
     )
+    if target.id == admin.id and password:
+        # A new password ended every session of this account; this one goes on under a new id.
+        session_data(request).rotate(agent_id=admin.id, epoch=admin.session_epoch, locale=admin.locale)
     return redirect(request, "/settings/accounts", flash=gettext("Saved."))
 
 

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from app.accounts.deps import AdminKey, ReadKey, WriteKey
 from app.audit.service import Actor
 from app.customers import privacy, service
-from app.customers.masking import customer_view
+from app.customers.masking import customer_view, sees_whole_pii
 from app.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
 from app.customers.service import CustomerFilters
 from app.db import SessionDep, utc_now
@@ -31,7 +31,12 @@ def list_customers(
     key: ReadKey,
     store: Annotated[str, Query(description="A store slug", max_length=64)] = "",
     q: Annotated[
-        str, Query(description="Nickname, name, phone or external id contains", max_length=100)
+        str,
+        Query(
+            description="Nickname, name or external id contains, or a phone number: a whole one "
+            "unless the key is admin (part of a masked number would confirm its hidden digits)",
+            max_length=100,
+        ),
     ] = "",
     updated_since: Annotated[datetime | None, Query(description="ISO 8601; naive means UTC")] = None,
     vip_min: Annotated[int | None, Query(ge=0, le=9)] = None,
@@ -39,7 +44,14 @@ def list_customers(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[CustomerRead]:
-    filters = CustomerFilters(q=q, store=store, vip_min=vip_min, tag=tag, updated_since=updated_since)
+    filters = CustomerFilters(
+        q=q,
+        store=store,
+        vip_min=vip_min,
+        tag=tag,
+        updated_since=updated_since,
+        whole_phone_only=not sees_whole_pii(key),
+    )
     rows = service.list_customers(session, filters=filters, cursor=cursor, limit=limit)
     return Page[CustomerRead](items=[customer_view(c, key) for c in rows.items], next_cursor=rows.next_cursor)
 

@@ -278,6 +278,11 @@ def opt_out(session: Session, customer: Customer, *, now: datetime) -> Customer:
 # --- search ----------------------------------------------------------------------------------
 
 
+# A viewer who sees phones masked finds a buyer by phone only with the whole number: a search on
+# part of it would confirm the hidden digits one at a time.
+WHOLE_PHONE_DIGITS = 11
+
+
 @dataclass(frozen=True)
 class CustomerFilters:
     q: str = ""
@@ -285,6 +290,7 @@ class CustomerFilters:
     vip_min: int | None = None
     tag: str = ""
     updated_since: datetime | None = None
+    whole_phone_only: bool = False  # set for viewers who see phones masked (masking.sees_whole_pii)
 
 
 def _like(text: str) -> str:
@@ -299,11 +305,16 @@ def customers_query(session: Session, filters: CustomerFilters) -> Any:
     q = filters.q.strip()
     if q:
         pattern = _like(q)
+        phone = Customer.phone.like(pattern, escape="\\")
+        if filters.whole_phone_only:
+            # The number itself, or (stored with a country code) 11 digits or more of it.
+            whole = len(q.replace(" ", "").replace("-", "")) >= WHOLE_PHONE_DIGITS
+            phone = sa.or_(Customer.phone == q, phone) if whole else Customer.phone == q
         query = query.where(
             sa.or_(
                 Customer.nickname.ilike(pattern, escape="\\"),
                 Customer.name.ilike(pattern, escape="\\"),
-                Customer.phone.like(pattern, escape="\\"),
+                phone,
                 Customer.external_id.like(pattern, escape="\\"),
             )
         )

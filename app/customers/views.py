@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from app.accounts.deps import CurrentAgent, SupervisorAgent, verify_csrf
-from app.accounts.models import Role
+from app.accounts.models import Agent, Role
 from app.audit.service import Actor
 from app.customers import privacy, service, story
 from app.customers.export import export_customers_csv
-from app.customers.masking import customer_view
+from app.customers.masking import customer_view, sees_whole_pii
 from app.customers.service import CustomerFilters
 from app.db import SessionDep, utc_now
 from app.errors import InvalidInput, is_htmx
@@ -24,11 +24,17 @@ router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 PAGE_SIZE = 50
 
 
-def _filters(q: str, store: str, vip_min: str, tag: str) -> CustomerFilters:
+def _filters(q: str, store: str, vip_min: str, tag: str, viewer: Agent) -> CustomerFilters:
     vip = form_int(vip_min)
     if vip_min.strip() and vip is None:
         raise InvalidInput("vip_min must be between 0 and 9.", fields={"vip_min": "0–9"})
-    return CustomerFilters(q=q[:100], store=store.strip(), vip_min=vip, tag=tag[:32])
+    return CustomerFilters(
+        q=q[:100],
+        store=store.strip(),
+        vip_min=vip,
+        tag=tag[:32],
+        whole_phone_only=not sees_whole_pii(viewer),
+    )
 
 
 @router.get("/customers")
@@ -42,7 +48,7 @@ def customers_page(
     tag: str = "",
     cursor: str | None = None,
 ) -> Response:
-    filters = _filters(q, store, vip_min, tag)
+    filters = _filters(q, store, vip_min, tag, agent)
     listing = story.customer_list(
         session, filters=filters, viewer=agent, cursor=cursor or None, limit=PAGE_SIZE
     )
@@ -61,9 +67,8 @@ def export_csv(
     tag: str = "",
 ) -> Response:
     now = utc_now()
-    body = export_customers_csv(
-        session, filters=_filters(q, store, vip_min, tag), viewer=agent, actor=Actor.agent(agent), now=now
-    )
+    filters = _filters(q, store, vip_min, tag, agent)
+    body = export_customers_csv(session, filters=filters, viewer=agent, actor=Actor.agent(agent), now=now)
     filename = f"customers-{now:%Y%m%d-%H%M}.csv"
     return Response(
         body,
