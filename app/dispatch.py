@@ -22,6 +22,7 @@ JOBS: list[str] = [
     "app.followups.jobs:plan_revisits",
     "app.followups.jobs:run_due",
     "app.tickets.jobs:wake_snoozed",
+    "app.tickets.jobs:sla_sweep",
     "app.tickets.jobs:auto_assign",
     "app.metrics.rollups:refresh_job",
 ]

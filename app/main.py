@@ -53,9 +53,11 @@ from app.reviews import api as reviews_api
 from app.reviews import surveys_views as reviews_surveys_views
 from app.reviews import views as reviews_views
 from app.tickets import api as tickets_api
+from app.tickets import sla_api as tickets_sla_api
 from app.tickets import views as tickets_views
 from app.tickets import views_actions as tickets_views_actions
 from app.tickets import views_settings as tickets_views_settings
+from app.tickets import views_sla as tickets_views_sla
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
@@ -207,6 +209,8 @@ def create_app() -> FastAPI:
         phrasing_views.router,
         phrasing_api.router,
         tickets_views_settings.router,
+        tickets_views_sla.router,
+        tickets_sla_api.router,
     ]
     for router in routers:
         app.include_router(router)

@@ -14,3 +14,4 @@ from app.phrasing import models as phrasing_models  # noqa: F401
 from app.presale import models as presale_models  # noqa: F401
 from app.reviews import models as reviews_models  # noqa: F401
 from app.tickets import models as tickets_models  # noqa: F401
+from app.tickets import sla_models as tickets_sla_models  # noqa: F401

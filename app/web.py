@@ -173,6 +173,7 @@ SETTINGS_LINKS = (
     ("/settings/followups", N_("Follow-up rules"), "supervisor"),
     ("/settings/revisits", N_("Revisit plans"), "supervisor"),
     ("/settings/desk", N_("Desk: assignment, queues and macros"), "supervisor"),
+    ("/settings/sla", N_("SLA policies"), "supervisor"),
     ("/settings/audit", N_("Audit log"), "supervisor"),
 )
 _RANK = {"agent": 1, "supervisor": 2, "admin": 3}

@@ -59,13 +59,15 @@ EXPECTED: list[tuple[str, str, str]] = [
     (r"GET", r"/api/v1/stores", KEY_READ),
     (ANY, r"/api/v1/stores(/.*)?", KEY_ADMIN),
     (ANY, r"/api/v1/webhook-(subscriptions|deliveries|inbox)(/.*)?", KEY_ADMIN),
+    (r"GET", r"/api/v1/sla-breaches", KEY_READ),
     (r"GET", r"/api/v1/.+", KEY_READ),
     (WRITES, r"/api/v1/.+", KEY_WRITE),
     # HTML: administrators run accounts, stores and webhooks.
     (ANY, r"/settings/(accounts|agents|teams|api-keys|stores|webhooks)(/.*)?", ADMIN),
     # Supervisors: team-wide reports, targets and quality, approvals, audit, desk and follow-up
     # settings, catalog edits, phrasing import, a buyer's privacy export and erasure.
-    (ANY, r"/settings/(audit|followups|revisits|desk)(/.*)?", SUPERVISOR),
+    (ANY, r"/settings/(audit|followups|revisits|desk|sla)(/.*)?", SUPERVISOR),
+    (ANY, r"/reports/sla(/.*)?", SUPERVISOR),  # SLA breaches and their CSV export
     (ANY, r"/reports/me(/.*)?", LOGIN),
     (ANY, r"/reports(/.*)?", SUPERVISOR),
     (ANY, r"/approvals(/.*)?", SUPERVISOR),

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 00:29:19.523220
+Create Date: 2026-11-23 02:31:29.061217
 
 """
 from collections.abc import Sequence
@@ -236,6 +236,29 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('queues', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_queues_team_id'), ['team_id'], unique=False)
+
+    op.create_table('sla_policies',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('team_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=True),
+    sa.Column('priority', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
+    sa.Column('first_response_minutes', sa.Integer(), nullable=True),
+    sa.Column('next_response_minutes', sa.Integer(), nullable=True),
+    sa.Column('resolution_minutes', sa.Integer(), nullable=True),
+    sa.Column('clock', sa.Enum('business', 'calendar', name='slaclock', native_enum=False, length=10), nullable=False),
+    sa.Column('day_start', sa.Time(), nullable=False),
+    sa.Column('day_end', sa.Time(), nullable=False),
+    sa.Column('pause_when_pending', sa.Boolean(), nullable=False),
+    sa.Column('pause_when_snoozed', sa.Boolean(), nullable=False),
+    sa.Column('risk_percent', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_sla_policies_team_id_teams'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sla_policies'))
+    )
+    with op.batch_alter_table('sla_policies', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sla_policies_team_id'), ['team_id'], unique=False)
 
     op.create_table('store_secrets',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -731,6 +754,8 @@ def upgrade() -> None:
     sa.Column('status', sa.Enum('open', 'pending', 'snoozed', 'solved', 'closed', name='ticketstatus', native_enum=False, length=16), nullable=False),
     sa.Column('priority', sa.Enum('low', 'normal', 'high', 'urgent', name='ticketpriority', native_enum=False, length=8), nullable=False),
     sa.Column('priority_rank', sa.Integer(), nullable=False),
+    sa.Column('queue_rank', sa.Integer(), nullable=False),
+    sa.Column('sla_risk', sa.Boolean(), nullable=False),
     sa.Column('store_id', sa.Integer(), nullable=True),
     sa.Column('team_id', sa.Integer(), nullable=True),
     sa.Column('assignee_id', sa.Integer(), nullable=True),
@@ -747,6 +772,9 @@ def upgrade() -> None:
     sa.Column('next_response_due_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('resolution_due_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('first_response_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('task_due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sla_paused_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sla_next_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_inbound_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_outbound_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('assigned_at', sa.DateTime(timezone=True), nullable=True),
@@ -771,13 +799,14 @@ def upgrade() -> None:
         batch_op.create_index('ix_tickets_customer_kind_status', ['customer_id', 'kind', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_inquiry_id'), ['inquiry_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_order_id'), ['order_id'], unique=False)
-        batch_op.create_index('ix_tickets_queue', ['status', 'kind', 'priority_rank', 'due_at'], unique=False)
+        batch_op.create_index('ix_tickets_queue', ['status', 'kind', 'queue_rank', 'due_at'], unique=False)
+        batch_op.create_index('ix_tickets_sla_next_at', ['sla_next_at'], unique=False)
         batch_op.create_index('ix_tickets_solved_at', ['solved_at'], unique=False)
         batch_op.create_index('ix_tickets_status_snoozed_until', ['status', 'snoozed_until'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_store_id'), ['store_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_team_id'), ['team_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_updated_at'), ['updated_at'], unique=False)
-        batch_op.create_index('ix_tickets_waiting', ['priority_rank', 'due_at', 'id'], unique=False, postgresql_where=sa.text("status = 'open' AND assignee_id IS NULL"), sqlite_where=sa.text("status = 'open' AND assignee_id IS NULL"))
+        batch_op.create_index('ix_tickets_waiting', ['queue_rank', 'due_at', 'id'], unique=False, postgresql_where=sa.text("status = 'open' AND assignee_id IS NULL"), sqlite_where=sa.text("status = 'open' AND assignee_id IS NULL"))
 
     op.create_table('csat_surveys',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -916,6 +945,27 @@ def upgrade() -> None:
         batch_op.create_index('ix_qa_inspections_agent_solved', ['agent_id', 'ticket_solved_at'], unique=False)
         batch_op.create_index('ix_qa_inspections_batch_status', ['batch_id', 'status'], unique=False)
 
+    op.create_table('sla_breaches',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('metric', sa.Enum('first_response', 'next_response', 'resolution', name='slametric', native_enum=False, length=16), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('breached_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('agent_id', sa.Integer(), nullable=True),
+    sa.Column('team_id', sa.Integer(), nullable=True),
+    sa.Column('policy_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], name=op.f('fk_sla_breaches_agent_id_agents'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['policy_id'], ['sla_policies.id'], name=op.f('fk_sla_breaches_policy_id_sla_policies'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_sla_breaches_team_id_teams'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_sla_breaches_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sla_breaches')),
+    sa.UniqueConstraint('ticket_id', 'metric', 'due_at', name='ux_sla_breaches_ticket_metric_due')
+    )
+    with op.batch_alter_table('sla_breaches', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sla_breaches_agent_id'), ['agent_id'], unique=False)
+        batch_op.create_index('ix_sla_breaches_due_at', ['due_at'], unique=False)
+        batch_op.create_index('ix_sla_breaches_team_due', ['team_id', 'due_at'], unique=False)
+
     op.create_table('ticket_messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
@@ -1028,6 +1078,12 @@ def downgrade() -> None:
         batch_op.drop_index('ix_ticket_messages_direction_created')
 
     op.drop_table('ticket_messages')
+    with op.batch_alter_table('sla_breaches', schema=None) as batch_op:
+        batch_op.drop_index('ix_sla_breaches_team_due')
+        batch_op.drop_index('ix_sla_breaches_due_at')
+        batch_op.drop_index(batch_op.f('ix_sla_breaches_agent_id'))
+
+    op.drop_table('sla_breaches')
     with op.batch_alter_table('qa_inspections', schema=None) as batch_op:
         batch_op.drop_index('ix_qa_inspections_batch_status')
         batch_op.drop_index('ix_qa_inspections_agent_solved')
@@ -1069,6 +1125,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tickets_store_id'))
         batch_op.drop_index('ix_tickets_status_snoozed_until')
         batch_op.drop_index('ix_tickets_solved_at')
+        batch_op.drop_index('ix_tickets_sla_next_at')
         batch_op.drop_index('ix_tickets_queue')
         batch_op.drop_index(batch_op.f('ix_tickets_order_id'))
         batch_op.drop_index(batch_op.f('ix_tickets_inquiry_id'))
@@ -1187,6 +1244,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_store_secrets_store_id'))
 
     op.drop_table('store_secrets')
+    with op.batch_alter_table('sla_policies', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sla_policies_team_id'))
+
+    op.drop_table('sla_policies')
     with op.batch_alter_table('queues', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_queues_team_id'))
 

@@ -370,7 +370,10 @@ KPIS: dict[str, KpiDef] = {
         _k(
             "qa_score",
             N_("Quality score (质检)"),
-            N_("Mean quality-inspection score of tickets scored in the period (0–100; fatal items score 0)"),
+            N_(
+                "Mean quality-inspection score of the inspected tickets solved in the period "
+                "(0–100; fatal items score 0)"
+            ),
             "score",
             True,
             "workload",

@@ -117,20 +117,21 @@ def webhook_available(session: Session) -> bool:
     return any(OUTBOUND_EVENT in (types or []) for types in rows)
 
 
-def _reopen(ticket: Ticket, *, now: datetime) -> None:
+def _reopen(session: Session, ticket: Ticket, *, now: datetime) -> None:
     ticket.status = TicketStatus.open
     ticket.reopened_count += 1
     ticket.solved_at = None
     ticket.snoozed_until = None
-    sla.restart_resolution(ticket, now=now)
+    sla.restart_resolution(session, ticket, now=now)
 
 
-def _solve(session: Session, ticket: Ticket, *, now: datetime) -> None:
+def _solve(session: Session, ticket: Ticket, *, now: datetime, agent_id: int | None = None) -> None:
+    sla.settle(session, ticket, now=now, agent_id=agent_id)  # a paused clock is credited, misses recorded
     ticket.status = TicketStatus.solved
     ticket.solved_at = now
     ticket.snoozed_until = None
     ticket.next_response_due_at = None
-    sla.refresh_due(ticket)
+    sla.sync(session, ticket, now=now)
     _touch(session, ticket, now)
     emit(session, "ticket.solved", now=now, ticket=ticket)
 
@@ -217,7 +218,7 @@ def reply(
         if template is None:
             raise InvalidInput("That phrasing template does not exist.", fields={"template_id": "unknown"})
     if ticket.status in (TicketStatus.solved, TicketStatus.closed):
-        _reopen(ticket, now=now)
+        _reopen(session, ticket, now=now)
     message = add_message(
         session,
         ticket,
@@ -246,7 +247,7 @@ def reply(
             )
     ticket.last_outbound_at = now
     if not automated:
-        sla.answered(ticket, now=now)
+        sla.answered(session, ticket, now=now, agent_id=agent.id if agent is not None else None)
     if agent is not None and ticket.assignee_id is None:
         ticket.assignee_id = agent.id
         ticket.assigned_at = now
@@ -261,11 +262,12 @@ def reply(
             now=now,
         )
     if then == TicketStatus.solved:
-        _solve(session, ticket, now=now)
+        _solve(session, ticket, now=now, agent_id=agent.id if agent is not None else None)
         return message
     if then is not None:
         ticket.status = then
         ticket.snoozed_until = None
+        sla.sync(session, ticket, now=now)  # pending may pause the clocks, open resumes them
     _touch(session, ticket, now)
     return message
 
@@ -305,6 +307,7 @@ def snooze(
         raise Conflict("A solved ticket cannot be snoozed; reopen it first.")
     ticket.status = TicketStatus.snoozed
     ticket.snoozed_until = until
+    sla.sync(session, ticket, now=now)  # the policy may pause the clocks
     return _touch(session, ticket, now)
 
 
@@ -312,14 +315,14 @@ def solve(session: Session, ticket: Ticket, *, agent: Agent | None, now: datetim
     """Done: emits "ticket.solved" (follow-ups after a solved ticket hang off it). Idempotent."""
     if ticket.status in (TicketStatus.solved, TicketStatus.closed):
         return ticket
-    _solve(session, ticket, now=now)
+    _solve(session, ticket, now=now, agent_id=agent.id if agent is not None else None)
     return ticket
 
 
 def reopen(session: Session, ticket: Ticket, *, agent: Agent | None, now: datetime) -> Ticket:
     if ticket.status in ACTIVE_STATUSES:
         return ticket
-    _reopen(ticket, now=now)
+    _reopen(session, ticket, now=now)
     return _touch(session, ticket, now)
 
 
@@ -345,9 +348,10 @@ def set_priority(
     new = parse_priority(priority)
     if TicketPriority(ticket.priority) == new:
         return ticket
+    before = sla.targets_for(session, ticket)
     ticket.priority = new
     ticket.priority_rank = new.rank
-    sla.priority_changed(ticket)
+    sla.priority_changed(session, ticket, before=before, now=now)
     return _touch(session, ticket, now)
 
 

@@ -1,11 +1,12 @@
 """Who works a ticket: "next ticket" (下一个) claims, away status, and per-team auto-assignment.
 
-A claim is one conditional UPDATE per priority: on PostgreSQL the candidate is chosen with
-`FOR UPDATE SKIP LOCKED` inside the UPDATE, so two agents clicking at once take two different
-tickets without waiting on each other; elsewhere the most urgent candidates are tried in turn with
-`UPDATE … WHERE id = :id AND assignee_id IS NULL` (SQLite serialises writers with BEGIN IMMEDIATE,
-so that is atomic there too). The partial index ix_tickets_waiting makes finding the candidate an
-index probe. Auto-assignment locks the team row with SKIP LOCKED, so concurrent
+A claim is one conditional UPDATE per queue rank (the priority, raised near an SLA breach): on
+PostgreSQL the candidate is chosen with `FOR UPDATE SKIP LOCKED` inside the UPDATE, so two agents
+clicking at once take two different tickets without waiting on each other; elsewhere the most
+urgent candidates are tried in turn with `UPDATE … WHERE id = :id AND assignee_id IS NULL`
+(SQLite serialises writers with BEGIN IMMEDIATE, so that is atomic there too). The partial index
+ix_tickets_waiting makes finding the candidate an index probe. Auto-assignment locks the team row
+with SKIP LOCKED, so concurrent
 dispatch workers never assign one team's tickets at the same time.
 """
 
@@ -21,6 +22,7 @@ from sqlmodel import Session, select
 from app.accounts.models import Agent, AssignmentMode, Role, Team
 from app.db import is_postgres
 from app.errors import Forbidden, InvalidInput, NotFound
+from app.tickets import sla
 from app.tickets.models import ACTIVE_STATUSES, Queue, Ticket, TicketPriority
 from app.tickets.queues import (
     DEFAULT_KEYS,
@@ -45,7 +47,8 @@ SIMPLE_FILTERS = frozenset({"kinds", "statuses", "assignee"})
 # Written as literals (not bound parameters), so the planner can match the partial index
 # ix_tickets_waiting on every engine and under prepared statements.
 WAITING = sa.and_(Ticket.status == sa.literal_column("'open'"), Ticket.assignee_id.is_(None))
-RANKS = sorted({p.rank for p in TicketPriority}, reverse=True)
+# Every queue_rank a ticket can have (a priority, raised while near an SLA breach), highest first.
+RANKS = sorted({sla.queue_rank(p, risk) for p in TicketPriority for risk in (False, True)}, reverse=True)
 DUE_ORDER = (Ticket.due_at.asc().nulls_last(), Ticket.id.asc())
 
 
@@ -100,7 +103,8 @@ def claim_next(
     """Atomically take the most urgent unassigned open ticket in the agent's queues; None when
     nothing waits. Away agents may still claim by hand.
 
-    Priority by priority (urgent first), the earliest due waiting ticket is taken: on PostgreSQL
+    Rank by rank (urgent first; a ticket near an SLA breach above the next priority), the earliest
+    due waiting ticket is taken: on PostgreSQL
     with one UPDATE whose candidate is locked with SKIP LOCKED (a ticket another agent is taking
     right now is passed over, nobody waits); elsewhere candidates are tried in turn with a
     conditional UPDATE."""
@@ -108,7 +112,7 @@ def claim_next(
     if where is None:
         return None
     values = {"assignee_id": agent.id, "assigned_at": now, "updated_at": now}
-    waiting = sa.and_(WAITING, Ticket.priority_rank == sa.bindparam("rank"), where)
+    waiting = sa.and_(WAITING, Ticket.queue_rank == sa.bindparam("rank"), where)
     if is_postgres(session):
         candidate = (
             sa.select(Ticket.id)

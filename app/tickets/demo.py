@@ -156,6 +156,7 @@ def seed(ctx: DemoContext) -> None:
     agents = list(session.exec(select(Agent).where(Agent.role == Role.agent, Agent.is_active.is_(True))))
     if not agents:
         return
+    _policies(session, teams, now)
     sources = _sources(ctx)
     used_customers: set[int] = set()
     picks: list[tuple[TicketKind, dict[str, Any]]] = []
@@ -174,6 +175,62 @@ def seed(ctx: DemoContext) -> None:
     for kind, source in picks:
         _one(ctx, kind, source, numbers, nicknames, templates, agents, teams, stores)
         ctx.progress.advance(task)
+    # What the dispatch job would have done by now: breaches recorded, tickets near one raised.
+    from app.tickets import sla
+
+    while sla.sweep(session, now=now, limit=500) == 500:
+        pass
+
+
+# Store-wide: business hours, paused while waiting for the buyer; urgent work runs day and night
+# (marketplace chats never close); the after-sales team has longer targets for returns.
+DEMO_POLICIES: tuple[dict[str, Any], ...] = (
+    {
+        "name": "全店默认（工作时间）",
+        "first_response_minutes": 120,
+        "next_response_minutes": 60,
+        "resolution_minutes": 1440,
+        "clock": "business",
+        "pause_when_pending": True,
+        "pause_when_snoozed": True,
+    },
+    {
+        "name": "紧急 · 全天候",
+        "priority": "urgent",
+        "first_response_minutes": 30,
+        "next_response_minutes": 15,
+        "resolution_minutes": 480,
+        "clock": "calendar",
+        "pause_when_pending": True,
+    },
+    {
+        "name": "售后 · 退换货",
+        "team": "售后",
+        "kind": "aftersales",
+        "first_response_minutes": 240,
+        "next_response_minutes": 120,
+        "resolution_minutes": 2160,
+        "clock": "business",
+        "pause_when_pending": True,
+        "pause_when_snoozed": True,
+    },
+)
+
+
+def _policies(session: Any, teams: dict[str, Team], now: datetime) -> None:
+    """A few SLA policies, checked like a supervisor's (a demo team that is missing is skipped)."""
+    from app.tickets.sla_models import SlaPolicy
+    from app.tickets.sla_policies import clean
+
+    for values in DEMO_POLICIES:
+        values = dict(values)
+        team_name = values.pop("team", None)
+        if team_name is not None:
+            if team_name not in teams:
+                continue
+            values["team_id"] = str(teams[team_name].id)
+        session.add(SlaPolicy(**clean(session, values), created_at=now, updated_at=now))
+    session.flush()
 
 
 def _nicknames(ctx: DemoContext, customer_ids: list[int]) -> dict[int, str]:
@@ -242,7 +299,7 @@ def _one(
             order_id=order_id,
         )
         ticket = service.require_ticket(session, first.ticket_id)
-        _retarget(ticket, kind, script, fill, team, source, priority)
+        _retarget(session, ticket, first.created_at, kind, script, fill, team, source, priority)
     if buyer_lines and (not script.note or rng.random() < 0.7):
         _buyer(session, ticket, buyer_lines.pop(0), clock, order_id)
     if rng.random() < 0.3:
@@ -286,7 +343,9 @@ def _buyer(session: Any, ticket: Ticket, text: str, clock: _Clock, order_id: int
 
 
 def _retarget(
+    session: Any,
     ticket: Ticket,
+    now: datetime,
     kind: TicketKind,
     script: Script,
     fill: dict[str, str],
@@ -299,6 +358,7 @@ def _retarget(
     from app.tickets import sla
     from app.tickets.models import TicketPriority
 
+    before = sla.targets_for(session, ticket)
     ticket.kind = kind
     if script.subject:
         ticket.subject = script.subject.format(**fill)
@@ -306,7 +366,7 @@ def _retarget(
     ticket.inquiry_id = ticket.inquiry_id or source.get("inquiry_id")
     ticket.priority = TicketPriority(priority)
     ticket.priority_rank = ticket.priority.rank
-    sla.priority_changed(ticket)
+    sla.retarget(session, ticket, before=before, now=now)
 
 
 class _Clock:

@@ -137,15 +137,16 @@ def receive_message(
             created_at=now,
             updated_at=now,
         )
-        sla.start_clocks(ticket, now=now)
+        sla.start_clocks(session, ticket, now=now)
         session.add(ticket)
         session.flush()
     if ticket.status in (TicketStatus.pending, TicketStatus.snoozed):
         ticket.status = TicketStatus.open
         ticket.snoozed_until = None
+        sla.sync(session, ticket, now=now)  # a paused clock runs again
     link_missing(ticket, order_id=order_id, inquiry_id=_open_inquiry_id(session, customer_id))
     ticket.last_inbound_at = now
-    sla.buyer_waiting(ticket, now=now)
+    sla.buyer_waiting(session, ticket, now=now)
     ticket.updated_at = now
     session.add(ticket)
     message = add_message(

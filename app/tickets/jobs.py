@@ -1,6 +1,7 @@
-"""Dispatch jobs of the desk: wake snoozed tickets when their time comes, and auto-assign.
+"""Dispatch jobs of the desk: wake snoozed tickets when their time comes, keep SLA clocks current
+(breaches, near-breach rank), and auto-assign.
 
-Both are safe to run in several workers at once on PostgreSQL: rows are taken with
+All are safe to run in several workers at once on PostgreSQL: rows are taken with
 `FOR UPDATE SKIP LOCKED` (tickets by wake_snoozed, team rows by auto_assign), so no two workers act
 on the same row; each re-checks state in its UPDATE, so a ticket changed meanwhile is left alone.
 """
@@ -36,7 +37,7 @@ def wake_due(session, *, now: datetime, limit: int = BATCH_SIZE) -> int:
         woke_for = ticket.snoozed_until
         ticket.status = TicketStatus.open
         ticket.snoozed_until = None
-        sla.refresh_due(ticket)
+        sla.sync(session, ticket, now=now)  # a paused SLA clock runs again
         if woke_for is not None and (ticket.due_at is None or woke_for < ticket.due_at):
             ticket.due_at = woke_for
         ticket.updated_at = now
@@ -53,6 +54,19 @@ def wake_snoozed(now: datetime, *, engine: Engine | None = None) -> int:
             woken = wake_due(session, now=now)
         total += woken
         if woken < BATCH_SIZE:
+            break
+    return total
+
+
+def sla_sweep(now: datetime, *, engine: Engine | None = None) -> int:
+    """The dispatch job: record missed SLA deadlines and raise tickets near one in their queues
+    (tickets whose sla_next_at has come), batch after batch; SKIP LOCKED on PostgreSQL."""
+    total = 0
+    while total < MAX_PER_RUN:
+        with session_scope(engine) as session:
+            done = sla.sweep(session, now=now, limit=BATCH_SIZE)
+        total += done
+        if done < BATCH_SIZE:
             break
     return total
 

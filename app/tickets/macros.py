@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from app.accounts.models import Agent, Role
 from app.errors import Forbidden, InvalidInput, NotFound
-from app.tickets import actions
+from app.tickets import actions, sla
 from app.tickets.models import Macro, Ticket, TicketPriority, TicketStatus
 
 MACRO_STATUSES = ("open", "pending", "solved")
@@ -110,6 +110,7 @@ def apply_macro(
             actions.reopen(session, ticket, agent=agent, now=now)
         ticket.status = TicketStatus(macro.set_status)
         ticket.snoozed_until = None
+        sla.sync(session, ticket, now=now)  # pending may pause the SLA clocks, open resumes them
         ticket.updated_at = now
         session.add(ticket)
         session.flush()

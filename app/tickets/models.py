@@ -60,8 +60,9 @@ ACTIVE_STATUSES = (TicketStatus.open, TicketStatus.pending, TicketStatus.snoozed
 class Ticket(SQLModel, table=True):
     __tablename__ = "tickets"
     __table_args__ = (
-        # The queue order: active, unassigned or mine, most urgent first, then the earliest due.
-        sa.Index("ix_tickets_queue", "status", "kind", "priority_rank", "due_at"),
+        # The queue order: active, unassigned or mine, most urgent first (priority, raised when an
+        # SLA deadline is near: queue_rank), then the earliest due.
+        sa.Index("ix_tickets_queue", "status", "kind", "queue_rank", "due_at"),
         sa.Index("ix_tickets_assignee_status", "assignee_id", "status"),
         sa.Index("ix_tickets_customer_kind_status", "customer_id", "kind", "status"),
         sa.Index("ix_tickets_status_snoozed_until", "status", "snoozed_until"),
@@ -69,12 +70,14 @@ class Ticket(SQLModel, table=True):
         # index probe per priority, however many tickets are open or assigned.
         sa.Index(
             "ix_tickets_waiting",
-            "priority_rank",
+            "queue_rank",
             "due_at",
             "id",
             postgresql_where=sa.text("status = 'open' AND assignee_id IS NULL"),
             sqlite_where=sa.text("status = 'open' AND assignee_id IS NULL"),
         ),
+        # The SLA job: tickets whose next SLA event (a deadline, or entering its risk window) is due.
+        sa.Index("ix_tickets_sla_next_at", "sla_next_at"),
         # Metrics: tickets created / solved in a period.
         sa.Index("ix_tickets_created_at", "created_at"),
         sa.Index("ix_tickets_solved_at", "solved_at"),
@@ -86,6 +89,10 @@ class Ticket(SQLModel, table=True):
     priority: TicketPriority = Field(default=TicketPriority.normal, sa_type=str_enum(TicketPriority, 8))
     # priority.rank, stored so the queue can order by it with an index (urgent = 3 first).
     priority_rank: int = Field(default=1)
+    # What the queue orders by: 2 × priority.rank, plus 3 while an SLA deadline is near or missed
+    # (sla_risk) — such a ticket goes above its own priority and the next one (tickets.sla).
+    queue_rank: int = Field(default=2)
+    sla_risk: bool = Field(default=False)
     store_id: int | None = Field(default=None, foreign_key="stores.id", index=True, ondelete="SET NULL")
     team_id: int | None = Field(default=None, foreign_key="teams.id", index=True, ondelete="SET NULL")
     assignee_id: int | None = Field(default=None, foreign_key="agents.id", ondelete="SET NULL")
@@ -102,11 +109,18 @@ class Ticket(SQLModel, table=True):
     # The next deadline the queue orders by: the earliest of the SLA targets still open and a
     # task's own deadline (an after-sales clock).
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # SLA due times (the metrics issue refines how they are counted).
+    # SLA due times (tickets.sla: per policy, in business or calendar time).
     first_response_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     next_response_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     resolution_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     first_response_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A task's own deadline (an after-sales clock): the resolution deadline never passes it, and a
+    # paused SLA clock does not move it.
+    task_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Since when the SLA clocks stand still (pending / snoozed, where the policy pauses them).
+    sla_paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the SLA job next has something to do: a deadline passes, or one enters its risk window.
+    sla_next_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_inbound_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_outbound_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     assigned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

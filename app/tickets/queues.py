@@ -3,15 +3,16 @@
 What a queue shows an agent: tickets matching its filters that are unassigned or assigned to that
 agent — somebody else's work stays off my queue (the "mine" queue shows only mine, in every
 active status). A team's queue holds its team's tickets and those of no team. Rows are ordered by
-priority (urgent first), then the earliest due time (none last), then id; counts for all of an
-agent's queues come from one query.
+priority (urgent first; a ticket near an SLA breach rises above the next priority: queue_rank),
+then the earliest due time (none last), then id; counts for all of an agent's queues come from
+one query.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -71,6 +72,23 @@ class TicketRow:
     updated_at: datetime
     last_inbound_at: datetime | None
     tags: list[str]
+    sla_risk: bool = False
+    sla_paused: bool = False
+    # The SLA deadlines still open: (metric, due time), earliest first; none while paused.
+    deadlines: list[tuple[str, datetime]] = field(default_factory=list)
+
+
+def _deadlines(row: Any) -> list[tuple[str, datetime]]:
+    if row.sla_paused_at is not None:
+        return []
+    found = []
+    if row.first_response_at is None and row.first_response_due_at is not None:
+        found.append(("first_response", row.first_response_due_at))
+    if row.next_response_due_at is not None:
+        found.append(("next_response", row.next_response_due_at))
+    if row.resolution_due_at is not None:
+        found.append(("resolution", row.resolution_due_at))
+    return sorted(found, key=lambda item: item[1])
 
 
 def queue_label(queue: Queue | QueueDef) -> str:
@@ -243,10 +261,11 @@ def _after(rank: int, due_at: datetime | None, ticket_id: int) -> sa.ColumnEleme
             sa.and_(Ticket.due_at == due_at, Ticket.id > ticket_id),
             Ticket.due_at.is_(None),
         )
-    return sa.or_(Ticket.priority_rank < rank, sa.and_(Ticket.priority_rank == rank, same_rank))
+    return sa.or_(Ticket.queue_rank < rank, sa.and_(Ticket.queue_rank == rank, same_rank))
 
 
-QUEUE_ORDER = (Ticket.priority_rank.desc(), Ticket.due_at.asc().nulls_last(), Ticket.id.asc())
+# queue_rank: the priority, raised while an SLA deadline is near or missed (tickets.sla).
+QUEUE_ORDER = (Ticket.queue_rank.desc(), Ticket.due_at.asc().nulls_last(), Ticket.id.asc())
 
 
 def queue_rows(
@@ -270,7 +289,8 @@ def queue_rows(
             Ticket.kind,
             Ticket.status,
             Ticket.priority,
-            Ticket.priority_rank,
+            Ticket.queue_rank,
+            Ticket.sla_risk,
             Ticket.subject,
             Ticket.customer_id,
             Customer.nickname,
@@ -278,6 +298,11 @@ def queue_rows(
             Ticket.assignee_id,
             Agent.display_name,
             Ticket.due_at,
+            Ticket.first_response_due_at,
+            Ticket.first_response_at,
+            Ticket.next_response_due_at,
+            Ticket.resolution_due_at,
+            Ticket.sla_paused_at,
             Ticket.updated_at,
             Ticket.last_inbound_at,
             Ticket.tags,
@@ -305,6 +330,9 @@ def queue_rows(
             assignee_id=r.assignee_id,
             assignee_name=r.display_name or "",
             due_at=r.due_at,
+            sla_risk=bool(r.sla_risk),
+            sla_paused=r.sla_paused_at is not None,
+            deadlines=_deadlines(r),
             updated_at=r.updated_at,
             last_inbound_at=r.last_inbound_at,
             tags=list(r.tags or []),
@@ -312,7 +340,7 @@ def queue_rows(
         for r in rows
     ]
     last = rows[-1] if rows else None
-    next_cursor = _encode(last.priority_rank, last.due_at, last.id) if more and last is not None else None
+    next_cursor = _encode(last.queue_rank, last.due_at, last.id) if more and last is not None else None
     return Rows(items=items, next_cursor=next_cursor)
 
 

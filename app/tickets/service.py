@@ -142,19 +142,21 @@ def open_task(
             created_at=now,
             updated_at=now,
         )
-        sla.start_clocks(ticket, now=now, deadline=due_at)
+        sla.start_clocks(session, ticket, now=now, deadline=due_at)
         session.add(ticket)
         session.flush()
     else:
         if priority.rank > TicketPriority(ticket.priority).rank:
+            before = sla.targets_for(session, ticket)
             ticket.priority = priority
             ticket.priority_rank = priority.rank
-            sla.priority_changed(ticket)
+            sla.priority_changed(session, ticket, before=before, now=now)
         if ticket.status in (TicketStatus.snoozed, TicketStatus.pending):
             ticket.status = TicketStatus.open
             ticket.snoozed_until = None
+            sla.sync(session, ticket, now=now)  # a paused clock runs again
         if due_at is not None:
-            sla.tighten_deadline(ticket, due_at)
+            sla.tighten_deadline(session, ticket, due_at, now=now)
         link_missing(ticket, order_id=order_id, inquiry_id=inquiry_id, case_id=case_id, review_id=review_id)
         ticket.updated_at = now
         session.add(ticket)

@@ -114,12 +114,42 @@ def due_in(due_at: datetime | None, now: datetime) -> Due | None:
     return Due(gettext("{time} left").format(time=amount), False)
 
 
+SLA_METRIC_LABELS = {
+    "first_response": N_("First response"),
+    "next_response": N_("Next response"),
+    "resolution": N_("Resolution"),
+}
+
+
+@dataclass(frozen=True)
+class DeadlineView:
+    """One open SLA deadline: which, when, and how long is left (or how long it is overdue)."""
+
+    metric: str
+    due_at: datetime
+    due: Due
+
+    @property
+    def label(self) -> str:
+        return gettext(SLA_METRIC_LABELS[self.metric])
+
+
+def deadline_views(deadlines: list[tuple[Any, datetime]], now: datetime) -> list[DeadlineView]:
+    views = []
+    for metric, due_at in sorted(deadlines, key=lambda item: item[1]):
+        due = due_in(due_at, now)
+        if due is not None:
+            views.append(DeadlineView(str(getattr(metric, "value", metric)), due_at, due))
+    return views
+
+
 @dataclass
 class RowView:
-    """One queue row (tickets.queues.TicketRow) with its due time spelled out for people."""
+    """One queue row (tickets.queues.TicketRow) with its due times spelled out for people."""
 
     row: Any
     due: Due | None
+    deadlines: list[DeadlineView] = field(default_factory=list)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.row, name)
@@ -138,7 +168,10 @@ class RowView:
 
 
 def row_views(rows: list[Any], *, now: datetime) -> list[RowView]:
-    return [RowView(row=r, due=due_in(r.due_at, now)) for r in rows]
+    return [
+        RowView(row=r, due=due_in(r.due_at, now), deadlines=deadline_views(getattr(r, "deadlines", []), now))
+        for r in rows
+    ]
 
 
 # --- snoozing ----------------------------------------------------------------------------------
@@ -216,6 +249,12 @@ class TicketPanel:
     zone: ZoneInfo
     snooze_default: str
     snooze_min: str
+    # The open SLA deadlines, each with its time left; empty while the SLA clocks are paused.
+    deadlines: list[DeadlineView] = field(default_factory=list)
+
+    @property
+    def sla_paused(self) -> bool:
+        return self.ticket.sla_paused_at is not None and self.is_active
 
     @property
     def kind_label(self) -> str:
@@ -290,7 +329,16 @@ def load_panel(session: Session, ticket: Ticket, *, agent: Agent, now: datetime)
         zone=zone,
         snooze_default=local_input_value(now + timedelta(hours=1), zone),
         snooze_min=local_input_value(now, zone),
+        deadlines=_open_deadlines(ticket, now),
     )
+
+
+def _open_deadlines(ticket: Ticket, now: datetime) -> list[DeadlineView]:
+    from app.tickets.sla import open_deadlines_by_metric
+
+    if ticket.status not in ACTIVE_STATUSES or ticket.sla_paused_at is not None:
+        return []
+    return deadline_views(open_deadlines_by_metric(ticket), now)
 
 
 # --- the buyer's story -------------------------------------------------------------------------

@@ -111,6 +111,7 @@ def seed(engine: sa.Engine, tickets: int, claimers: int) -> list[int]:
                     "status": "open",
                     "priority": priority,
                     "priority_rank": rank,
+                    "queue_rank": 2 * rank,  # tickets.sla.queue_rank, no ticket near a breach
                     "store_id": store.id,
                     "team_id": team.id if i % 3 else None,
                     "customer_id": customer_ids[i % len(customer_ids)],
