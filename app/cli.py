@@ -189,16 +189,47 @@ def seed_demo(
     orders: Annotated[int, typer.Option(min=0, max=50_000_000, help="Orders to create.")] = 600,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 42,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when demo data exists.")] = False,
+    tickets: Annotated[
+        int | None,
+        typer.Option(min=0, max=100_000_000, help="Tickets in all (the demo desk's own, topped up in bulk)."),
+    ] = None,
+    open_tickets: Annotated[
+        int | None, typer.Option(min=0, max=100_000_000, help="Of the tickets, open ones (default: 5%).")
+    ] = None,
+    messages: Annotated[
+        int | None,
+        typer.Option(min=0, max=500_000_000, help="Ticket messages in all (default: 2.5 per ticket)."),
+    ] = None,
 ) -> None:
-    """Fill the database with realistic, deterministic demo data (Chinese buyers via Faker zh_CN)."""
-    from app.demo import DemoSizes, has_demo_data, seed_all
+    """Fill the database with realistic, deterministic demo data (Chinese buyers via Faker zh_CN).
+
+    Sizes: the reference dataset of the benchmarks is `--customers 250000 --orders 1000000
+    --tickets 2000000 --open-tickets 100000 --messages 5000000`."""
+    from app.demo import DemoSizeError, DemoSizes, has_demo_data, seed_all
 
     if orders and not customers:
         _fail("--orders needs at least one customer (--customers)")
+    if tickets is None and (open_tickets is not None or messages is not None):
+        _fail("--open-tickets and --messages size the desk: give --tickets too")
+    if tickets is not None:
+        open_tickets = tickets // 20 if open_tickets is None else open_tickets
+        messages = tickets * 5 // 2 if messages is None else messages
+        if open_tickets > tickets:
+            _fail("--open-tickets cannot exceed --tickets")
+        if messages < tickets:
+            _fail("every ticket has at least one message: --messages must be at least --tickets")
+        if tickets and not customers:
+            _fail("--tickets needs at least one customer (--customers)")
     if if_empty and has_demo_data():
         typer.echo("demo data already present; nothing to do")
         return
-    seed_all(DemoSizes(customers=customers, orders=orders), seed=seed, now=utc_now())
+    sizes = DemoSizes(
+        customers=customers, orders=orders, tickets=tickets, open_tickets=open_tickets, messages=messages
+    )
+    try:
+        seed_all(sizes, seed=seed, now=utc_now())
+    except DemoSizeError as exc:
+        _fail(f"{exc} (nothing was written)")
 
 
 @store_cli.command("add")

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from app.aftersales.lifecycle import NEEDS_RETURN, OUTCOME, CaseKind, CaseReason, CaseState
 from app.aftersales.models import AftersalesCase, CaseHistoryEntry
 from app.aftersales.policy import recommend
+from app.bulk import insert_rows
 from app.demo import BATCH, DemoContext, chunked
 from app.integrations.models import Store
 from app.orders.models import Order
@@ -183,14 +184,14 @@ def _case(
 
     agent = agents[rng.randrange(len(agents))] if agents else None
     entry(None, CaseState.requested, requested_at, "storefront")
-    at, state = requested_at, CaseState.requested
+    at, state, changed = requested_at, CaseState.requested, requested_at
     refund_hours = timedelta(hours=store.aftersales_refund_hours)
     for target, gap in zip(path, gaps, strict=True):
         at = at + gap
         if at > now:
             break
         entry(state, target, at, "agent" if agent else "system")
-        state = target
+        state, changed = target, at
         if target in (CaseState.approved, CaseState.rejected):
             row["decided_at"] = at
             if target == CaseState.rejected:
@@ -205,7 +206,8 @@ def _case(
                 row["refunded_amount"] = amount
         elif target == CaseState.closed:
             row["closed_at"] = at
-    row["state"], row["updated_at"] = state, at
+    # The last step taken, not the one after `now` that stopped the walk (never a future time).
+    row["state"], row["updated_at"] = state, changed
     return row
 
 
@@ -265,8 +267,8 @@ def seed(ctx: DemoContext) -> None:
 
     task = ctx.progress.add_task("after-sales cases", total=len(chosen))
     for batch in chunked(cases(), BATCH):
-        ctx.session.execute(sa.insert(AftersalesCase.__table__), batch)
-        ctx.session.execute(sa.insert(CaseHistoryEntry.__table__), history)
+        insert_rows(ctx.session, AftersalesCase.__table__, batch)
+        insert_rows(ctx.session, CaseHistoryEntry.__table__, history)
         history.clear()
         ctx.progress.advance(task, len(batch))
     if order_refunds:

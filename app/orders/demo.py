@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.bulk import insert_rows
 from app.demo import BATCH, DemoContext, chunked
 from app.orders.lifecycle import Stage
 from app.orders.models import Order, OrderItem, OrderTimelineEntry, Shipment
@@ -199,14 +200,14 @@ def seed(ctx: DemoContext) -> None:
     # Orders first, then the rows that reference them, a batch at a time (bounded memory).
     task = ctx.progress.add_task("orders", total=ctx.sizes.orders)
     for batch in chunked(orders(), BATCH):
-        ctx.session.execute(sa.insert(Order.__table__), batch)
+        insert_rows(ctx.session, Order.__table__, batch)
         for table, rows in (
             (OrderItem.__table__, items),
             (Shipment.__table__, shipments),
             (OrderTimelineEntry.__table__, entries),
         ):
             if rows:
-                ctx.session.execute(sa.insert(table), rows)
+                insert_rows(ctx.session, table, rows)
                 rows.clear()
         ctx.progress.advance(task, len(batch))
     _fix_sequences(ctx)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from app.audit.models import ApprovalKind
 from app.audit.service import request_approval
+from app.bulk import insert_rows
 from app.demo import BATCH, DemoContext, chunked
 from app.orders.models import Order, OrderItem
 from app.presale.bargaining import suggest_counter
@@ -251,10 +252,10 @@ def seed(ctx: DemoContext) -> None:
 
     task = ctx.progress.add_task("inquiries", total=total)
     for batch in chunked(inquiries(), BATCH):
-        ctx.session.execute(sa.insert(Inquiry.__table__), batch)
+        insert_rows(ctx.session, Inquiry.__table__, batch)
         for table, rows in ((InquiryProduct.__table__, links), (BargainRound.__table__, rounds)):
             if rows:
-                ctx.session.execute(sa.insert(table), rows)
+                insert_rows(ctx.session, table, rows)
                 rows.clear()
         ctx.progress.advance(task, len(batch))
     _fix_sequences(ctx)

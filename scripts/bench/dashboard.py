@@ -1,13 +1,17 @@
 """Benchmark: the 30-day supervisor dashboard over a large database, on SQLite and PostgreSQL.
 
-    .venv/bin/python scripts/bench/dashboard.py [--orders 100000] [--tickets N]
-        [--engine sqlite|postgres|both] [--keep DIR] [--runs 5]
+    .venv/bin/python scripts/bench/dashboard.py [--orders 100000] [--tickets N] [--open-tickets N]
+        [--messages N] [--engine sqlite|postgres|both] [--keep DIR] [--runs 5]
+    .venv/bin/python scripts/bench/dashboard.py --database URL [--in-place] [--runs 5]
 
-Data: `huitou seed-demo`'s steps make the stores, customers, orders (180 days, more of them
-recent), inquiries, cases, reviews and follow-ups; the desk's own demo seed makes about a hundred
-tickets through the services, which does not scale, so this script bulk-inserts the tickets itself
-(default: two per order) with their messages (buyer questions, automatic replies, human replies,
-second rounds), CSAT surveys and phrasing uses, for 30 agents in three teams.
+Data: `huitou seed-demo` with sizes — stores, customers (one per four orders), orders (180 days,
+more of them recent), inquiries, cases, reviews, follow-ups, and the desk topped up in bulk to the
+requested tickets (default: two per order, 5% open) and messages (default: 2.5 per ticket) with
+CSAT surveys and phrasing uses (app.tickets.bulk_demo). Built at a fixed NOW, so runs compare.
+
+--database URL measures an existing database instead, such as the reference dataset of
+/tmp/bench-ref/README.txt (NOW is then its newest message); the benchmark adds activity and a
+rollup, so it works on a copy (a file copy; CREATE DATABASE … TEMPLATE) unless --in-place.
 
 Timed, each the median of --runs after one warm-up:
 - baseline: two bare index-range counts over the same 30 days (orders paid, buyer messages), the
@@ -23,14 +27,15 @@ PostgreSQL runs when one answers at postgresql://postgres@127.0.0.1:5432/test.
 from __future__ import annotations
 
 import argparse
+import math
 import os
-import random
+import shutil
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,267 +47,43 @@ os.environ.setdefault("HUITOU_LOG_LEVEL", "ERROR")
 
 import sqlalchemy as sa  # noqa: E402
 
+from app.demo import DemoSizes  # noqa: E402
+
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # 16:00 in Shanghai
-HISTORY_DAYS = 180
-BATCH = 5_000
-AGENTS = 30
-TEAMS = ("售前", "售后", "回访")
+NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # 16:00 in Shanghai; --database: its newest message
 
 
-def history_time(rng: random.Random) -> datetime:
-    """When something happened: like the demo orders, over 180 days, more of it recent."""
-    return NOW - timedelta(days=rng.uniform(0, HISTORY_DAYS) ** 1.15 / HISTORY_DAYS**0.15)
-
-
-def insert(session: Any, table: sa.Table, rows: Iterator[dict[str, Any]]) -> int:
-    n, chunk = 0, []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= BATCH:
-            session.execute(sa.insert(table), chunk)
-            n += len(chunk)
-            chunk = []
-    if chunk:
-        session.execute(sa.insert(table), chunk)
-        n += len(chunk)
-    return n
-
-
-def next_id(session: Any, table: sa.Table) -> int:
-    return int(session.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one()) + 1
-
-
-def seed_agents(session: Any) -> list[tuple[int, int]]:
-    """30 agents in three teams (a fixed password hash: nobody logs in as them)."""
-    from app.accounts.models import Agent, Team
-
-    teams = {}
-    for name in TEAMS:
-        team = session.execute(sa.select(Team).where(Team.name == name)).scalar_one_or_none()
-        if team is None:
-            team = Team(name=name, created_at=NOW)
-            session.add(team)
-            session.flush()
-        teams[name] = team.id
-    rows = [
-        {
-            "username": f"bench{i:02d}",
-            "display_name": f"客服{i:02d}",
-            "role": "agent",
-            "team_id": teams[TEAMS[i % 3]],
-            "locale": "zh_CN",
-            "is_active": True,
-            "password_hash": "!bench",
-            "session_epoch": 0,
-            "is_away": False,
-            "created_at": NOW,
-        }
-        for i in range(AGENTS)
-    ]
-    session.execute(sa.insert(Agent.__table__), rows)
-    found = session.execute(
-        sa.select(Agent.__table__.c.id, Agent.__table__.c.team_id).where(
-            Agent.__table__.c.username.like("bench%")
-        )
-    )
-    return [(r.id, r.team_id) for r in found]
-
-
-def seed_desk(session: Any, tickets: int, seed: int) -> dict[str, int]:
-    """Tickets with messages, surveys and phrasing uses, bulk-inserted with explicit ids."""
-    from app.customers.models import Customer
-    from app.phrasing.models import PhrasingTemplate, PhrasingUsage
-    from app.reviews.models import CsatSurvey
-    from app.tickets.models import Ticket, TicketMessage
-
-    rng = random.Random(seed)
-    agents = seed_agents(session)
-    c = Customer.__table__
-    customers = [(r.id, r.store_id) for r in session.execute(sa.select(c.c.id, c.c.store_id))]
-    categories = ("review_request", "payment_reminder", "bargaining", "revisit_care", "presale_reassurance")
-    template_ids = []
-    for i in range(40):
-        tpl = PhrasingTemplate(
-            title=f"话术 {i}", category=categories[i % len(categories)], created_at=NOW, updated_at=NOW
-        )
-        session.add(tpl)
-        session.flush()
-        template_ids.append((tpl.id, tpl.category))
-    kinds = ("buyer_message", "inquiry", "shipping", "aftersales", "payment_reminder", "review_request")
-    first_ticket = next_id(session, Ticket.__table__)
-    first_survey = next_id(session, CsatSurvey.__table__)
-    messages: list[dict[str, Any]] = []
-    surveys: list[dict[str, Any]] = []
-    usages: list[dict[str, Any]] = []
-    counts = {"messages": 0, "surveys": 0, "usages": 0}
-
-    def gap(median: float) -> timedelta:
-        return timedelta(seconds=max(1.0, rng.lognormvariate(0, 1.1) * median))
-
-    def flush_children() -> None:
-        for name, table, rows in (
-            ("messages", TicketMessage.__table__, messages),
-            ("surveys", CsatSurvey.__table__, surveys),
-            ("usages", PhrasingUsage.__table__, usages),
-        ):
-            if rows:
-                session.execute(sa.insert(table), rows)
-                counts[name] += len(rows)
-                rows.clear()
-
-    # In time order, as a live desk writes them (ids grow with time).
-    created_times = sorted(history_time(rng) for _ in range(tickets))
-
-    def rows() -> Iterator[dict[str, Any]]:
-        for n, created in enumerate(created_times):
-            ticket_id = first_ticket + n
-            customer_id, store_id = customers[rng.randrange(len(customers))]
-            agent_id, team_id = agents[rng.randrange(len(agents))]
-            assigned = rng.random() > 0.08
-            at = created
-            thread = [("inbound", at, None, False)]
-            if rng.random() < 0.12:
-                thread.append(("outbound", at + timedelta(seconds=3), None, True))  # an auto-reply
-            first_reply = None
-            for round_no in range(1 + (rng.random() < 0.45) + (rng.random() < 0.15)):
-                if round_no:
-                    at = at + timedelta(minutes=rng.uniform(5, 240))
-                    thread.append(("inbound", at, None, False))
-                    if rng.random() < 0.3:
-                        thread.append(("inbound", at + timedelta(seconds=rng.uniform(5, 60)), None, False))
-                if not assigned or rng.random() < 0.03:
-                    break  # nobody answered this round
-                at = at + gap(45 if round_no == 0 else 70)
-                thread.append(("outbound", at, agent_id, False))
-                first_reply = first_reply or at
-            thread = [m for m in thread if m[1] <= NOW]
-            last = max(m[1] for m in thread)
-            solved = first_reply is not None and rng.random() < 0.85 and last + timedelta(hours=1) < NOW
-            solved_at = last + timedelta(minutes=rng.uniform(5, 600)) if solved else None
-            if solved_at and solved_at > NOW:
-                solved, solved_at = False, None
-            for direction, when, author, automated in thread:
-                messages.append(
-                    {
-                        "ticket_id": ticket_id,
-                        "direction": direction,
-                        "author_id": author,
-                        "automated": automated,
-                        "body": "亲，在的～" if direction == "outbound" else "请问什么时候发货？",
-                        "channel": "manual" if direction == "outbound" else "taobao",
-                        "delivery_status": "sent" if direction == "outbound" else "",
-                        "created_at": when,
-                    }
-                )
-            if solved and rng.random() < 0.3:
-                answered_at = solved_at + timedelta(hours=rng.uniform(0.1, 30))
-                answered = rng.random() < 0.6 and answered_at <= NOW
-                surveys.append(
-                    {
-                        "id": first_survey + counts["surveys"] + len(surveys),
-                        "ticket_id": ticket_id,
-                        "store_id": store_id,
-                        "customer_id": customer_id,
-                        "agent_id": agent_id,
-                        "locale": "zh_CN",
-                        "sent_at": solved_at,
-                        "expires_at": solved_at + timedelta(days=7),
-                        "rating": rng.choice((5, 5, 5, 4, 4, 3, 2, 1)) if answered else None,
-                        "comment": "",
-                        "answered_at": answered_at if answered else None,
-                    }
-                )
-            if first_reply is not None and rng.random() < 0.2:
-                template_id, category = template_ids[rng.randrange(len(template_ids))]
-                outcome = rng.random() < 0.3 and first_reply + timedelta(hours=2) <= NOW
-                usages.append(
-                    {
-                        "template_id": template_id,
-                        "category": category,
-                        "locale": "zh_CN",
-                        "agent_id": agent_id,
-                        "ticket_id": ticket_id,
-                        "customer_id": customer_id,
-                        "action": "sent",
-                        "used_at": first_reply,
-                        "outcome": "replied" if outcome else None,
-                        "outcome_at": first_reply + timedelta(hours=2) if outcome else None,
-                    }
-                )
-            yield {
-                "id": ticket_id,
-                "kind": rng.choice(kinds),
-                "status": "solved" if solved else "open",
-                "priority": "normal",
-                "priority_rank": 1,
-                "store_id": store_id,
-                "team_id": team_id,
-                "assignee_id": agent_id if assigned else None,
-                "customer_id": customer_id,
-                "subject": "买家咨询",
-                "tags": [],
-                "first_response_due_at": created + timedelta(minutes=10),
-                "resolution_due_at": created + timedelta(hours=24),
-                "first_response_at": first_reply,
-                "last_inbound_at": created,
-                "solved_at": solved_at,
-                "reopened_count": 1 if solved and rng.random() < 0.05 else 0,
-                "created_at": created,
-                "updated_at": solved_at or last,
-            }
-            if len(messages) >= BATCH * 3:
-                # The parent tickets go first (foreign keys): the caller inserts this chunk now.
-                yield {"__flush__": True}
-
-    chunk: list[dict[str, Any]] = []
-    total = 0
-    for row in rows():
-        if "__flush__" in row:
-            session.execute(sa.insert(Ticket.__table__), chunk)
-            total += len(chunk)
-            chunk = []
-            flush_children()
-            continue
-        chunk.append(row)
-    if chunk:
-        session.execute(sa.insert(Ticket.__table__), chunk)
-        total += len(chunk)
-    flush_children()
-    return {"tickets": total, **counts, "agents": len(agents)}
-
-
-def build(url: str, orders: int, tickets: int) -> None:
+def build(url: str, sizes: DemoSizes) -> None:
+    """`huitou seed-demo` with these sizes (its steps, bulk desk included), at the fixed NOW."""
     from app.db import UTCDateTime, create_db_engine, session_scope
-    from app.demo import SEED_STEPS, DemoSizes, seed_all
+    from app.demo import seed_all
     from app.migrations import upgrade
 
     started = time.perf_counter()
     upgrade(url)
+    use_database(url)
+    seed_all(sizes, seed=7, now=NOW)
+    engine = create_db_engine(url)
+    with session_scope(engine) as session:
+        # The after-sales demo stamps a case's updated_at with the step after `now` when it stops
+        # there (app/aftersales/demo.py): bring those back to `now`, or the rollup would see the
+        # cases as changed on every read until that future time.
+        cases = sa.table("aftersales_cases", sa.column("updated_at", UTCDateTime()))
+        session.execute(sa.update(cases).where(cases.c.updated_at > NOW).values(updated_at=NOW))
+    engine.dispose()
+    if url.startswith("sqlite"):  # fold the write-ahead log in: reads then skip a multi-GB WAL
+        with sqlite3.connect(sa.make_url(url).database) as raw:
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    print(f"  built in {time.perf_counter() - started:.0f}s")
+
+
+def use_database(url: str) -> None:
     os.environ["HUITOU_DATABASE_URL"] = url
     from app.config import get_settings
     from app.db import get_engine
 
     get_settings.cache_clear()
     get_engine.cache_clear()
-    steps = [s for s in SEED_STEPS if s != "app.tickets.demo:seed"]
-    seed_all(DemoSizes(customers=max(orders // 4, 1), orders=orders), seed=7, now=NOW, steps=steps)
-    engine = create_db_engine(url)
-    with session_scope(engine) as session:
-        counts = seed_desk(session, tickets, seed=11)
-        # The after-sales demo stamps a case's updated_at with the step after `now` when it stops
-        # there (app/aftersales/demo.py): bring those back to `now`, or the rollup would see the
-        # cases as changed on every read until that future time.
-        cases = sa.table("aftersales_cases", sa.column("updated_at", UTCDateTime()))
-        session.execute(sa.update(cases).where(cases.c.updated_at > NOW).values(updated_at=NOW))
-    with engine.connect() as conn:
-        conn.execute(sa.text("ANALYZE"))
-        conn.commit()
-    engine.dispose()
-    if url.startswith("sqlite"):  # fold the write-ahead log in: reads then skip a 250 MB WAL
-        with sqlite3.connect(sa.make_url(url).database) as raw:
-            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    print(f"  built in {time.perf_counter() - started:.0f}s: {orders:,} orders, {counts}")
 
 
 def median_ms(fn: Callable[[], Any], runs: int) -> float:
@@ -316,12 +97,8 @@ def median_ms(fn: Callable[[], Any], runs: int) -> float:
 
 
 def measure(url: str, label: str, runs: int) -> None:
-    os.environ["HUITOU_DATABASE_URL"] = url
-    from app.config import get_settings
+    use_database(url)
     from app.db import get_engine
-
-    get_settings.cache_clear()
-    get_engine.cache_clear()
     from app.metrics import dashboard, rollups
     from app.metrics.base import Scope
     from app.metrics.dialect import Sql
@@ -445,7 +222,10 @@ def page_request() -> Callable[[], Any]:
     client.post(
         "/login", data={"username": "benchboss", "password": "bench-boss-password", "csrf_token": token}
     )
-    query = "/reports?start=2026-11-01&end=2026-11-30"
+    from app.metrics.period import preset_period
+
+    period = preset_period("30d", now=NOW, tz="Asia/Shanghai")
+    query = f"/reports?start={period.start.isoformat()}&end={period.end.isoformat()}"
 
     def run() -> None:
         response = client.get(query)
@@ -465,15 +245,84 @@ def postgres_available() -> bool:
         return False
 
 
+def newest_message(url: str) -> datetime:
+    """The dataset's clock: its newest message, to the next whole minute."""
+    from app.db import create_db_engine
+    from app.tickets.models import TicketMessage
+
+    engine = create_db_engine(url, poolclass=sa.NullPool)
+    with engine.connect() as conn:
+        m = TicketMessage.__table__
+        latest = conn.execute(sa.select(sa.func.max(m.c.created_at))).scalar_one()
+    engine.dispose()
+    latest = latest.replace(tzinfo=UTC) if latest.tzinfo is None else latest.astimezone(UTC)
+    return datetime.fromtimestamp(math.ceil(latest.timestamp() / 60) * 60, UTC)
+
+
+def existing(url: str, runs: int, in_place: bool) -> None:
+    """Measure a database built before (by `huitou seed-demo`), on a scratch copy unless in place."""
+    global NOW
+    url = (
+        sa.make_url(url).set(drivername="postgresql+psycopg")
+        if url.startswith("postgres")
+        else sa.make_url(url)
+    )
+    NOW = newest_message(url.render_as_string(hide_password=False))
+    print(f"[{url.get_backend_name()}] NOW = {NOW.isoformat()} (the newest message)")
+    if in_place:
+        measure(url.render_as_string(hide_password=False), url.get_backend_name(), runs)
+        return
+    if url.get_backend_name() == "sqlite":
+        source = Path(url.database)
+        with sqlite3.connect(source) as raw:
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with tempfile.TemporaryDirectory(prefix="huitou-bench-", dir=source.parent) as tmp:
+            copy = Path(tmp) / source.name
+            started = time.perf_counter()
+            shutil.copyfile(source, copy)
+            print(f"[sqlite] copied to {copy} in {time.perf_counter() - started:.0f}s")
+            measure(f"sqlite:///{copy}", "sqlite", runs)
+        return
+    scratch = f"{url.database}_bench_copy"
+    admin = sa.create_engine(
+        url.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool
+    )
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+        started = time.perf_counter()
+        conn.exec_driver_sql(f'CREATE DATABASE "{scratch}" TEMPLATE "{url.database}"')
+        print(f"[postgres] copied to {scratch} in {time.perf_counter() - started:.0f}s")
+    try:
+        measure(url.set(database=scratch).render_as_string(hide_password=False), "postgres", runs)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--tickets", type=int, default=None, help="default: two per order")
+    parser.add_argument("--open-tickets", type=int, default=None, help="default: 5%% of the tickets")
+    parser.add_argument("--messages", type=int, default=None, help="default: 2.5 per ticket")
     parser.add_argument("--engine", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--keep", default=None, help="a directory to keep (and reuse) the SQLite database in")
+    parser.add_argument("--database", default=None, help="measure this existing database instead")
+    parser.add_argument("--in-place", action="store_true", help="with --database: no scratch copy")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
+    if args.database:
+        existing(args.database, args.runs, args.in_place)
+        return
     tickets = args.tickets if args.tickets is not None else 2 * args.orders
+    sizes = DemoSizes(
+        customers=max(args.orders // 4, 1),
+        orders=args.orders,
+        tickets=tickets,
+        open_tickets=args.open_tickets if args.open_tickets is not None else tickets // 20,
+        messages=args.messages if args.messages is not None else tickets * 5 // 2,
+    )
     tag = f"{args.orders}o_{tickets}t"
     if args.engine in ("sqlite", "both"):
         tmp = None if args.keep else tempfile.TemporaryDirectory(prefix="huitou-bench-")
@@ -483,7 +332,7 @@ def main() -> None:
         url = f"sqlite:///{path}"
         if not path.exists():
             print(f"[sqlite] building {path} …")
-            build(url, args.orders, tickets)
+            build(url, sizes)
         measure(url, "sqlite", args.runs)
         if tmp is not None:
             tmp.cleanup()
@@ -506,7 +355,7 @@ def main() -> None:
         try:
             if not exists:
                 print(f"[postgres] building {name} …")
-                build(url, args.orders, tickets)
+                build(url, sizes)
             measure(url, "postgres", args.runs)
         finally:
             if not args.keep:
