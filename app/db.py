@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 import sqlalchemy as sa
+from anyio.lowlevel import RunVar
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
 from app.config import get_settings
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: the writers of one process still queue
+    fcntl = None  # type: ignore[assignment]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -102,13 +115,168 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(conn: sa.Connection) -> None:
-    # Writers take the write lock up front so a read-then-write never fails with SQLITE_BUSY
-    # halfway; readers use a deferred transaction and never block writers (WAL).
-    if conn.get_execution_options().get("sqlite_immediate"):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        conn.exec_driver_sql("BEGIN")
+# SQLite has one writer at a time. A writer that finds the lock taken sleeps in SQLite's busy
+# handler in steps of up to 100 ms, so under load most of the time goes to sleeping while the lock
+# is free (measured by scripts/bench/load.py: webhooks waiting seconds with the CPU idle). Huitou's
+# writers therefore queue for the database first — the threads of a process on a lock, the
+# processes (server, dispatch) on an flock of a file beside the database — and are handed it at
+# once; SQLite's busy timeout only applies to writers from outside (a backup, a sqlite3 shell).
+WRITER_WAIT_SECONDS = 10.0  # as long as the busy timeout
+
+
+_background: ContextVar[bool] = ContextVar("huitou_background_writes", default=False)
+BACKGROUND_YIELD_SECONDS = 1.0  # a background writer waits at most this long for the foreground
+FOREGROUND_LINGER_SECONDS = 0.02
+
+
+@contextlib.contextmanager
+def background_writes() -> Iterator[None]:
+    """Write transactions opened here (the dispatch jobs, the inbox worker) let the foreground
+    (requests, webhook intake) go first on SQLite: they wait while a foreground writer of any
+    process waits, for up to BACKGROUND_YIELD_SECONDS each."""
+    token = _background.set(True)
+    try:
+        yield
+    finally:
+        _background.reset(token)
+
+
+def _flock_retry(fd: int, operation: int, deadline: float) -> bool:
+    pause = 0.0002
+    while True:
+        try:
+            fcntl.flock(fd, operation | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)
+            pause = min(pause * 2, 0.002)
+
+
+class _SqliteWriter:
+    """The right to open a write transaction on one database file, in this process and across
+    the processes on this machine; foreground writers first."""
+
+    def __init__(self, path: str | None) -> None:
+        self.thread_lock = threading.Lock()
+        self.path = path
+        self._fds: dict[str, int] = {}
+        self._pid = 0
+        self._waiting = 0  # foreground threads of this process waiting for the writer
+        self._waiting_guard = threading.Lock()
+        self.holder_is_foreground = False
+
+    def _fd(self, name: str) -> int:
+        if self._pid != os.getpid():  # a forked child opens its own
+            self._fds, self._pid = {}, os.getpid()
+        if name not in self._fds:
+            suffix = "-writer" if name == "writer" else "-writer-fg"
+            self._fds[name] = os.open(f"{self.path}{suffix}", os.O_RDWR | os.O_CREAT, 0o600)
+        return self._fds[name]
+
+    def _foreground(self, delta: int) -> None:
+        # While any foreground thread of this process waits, the process holds a shared lock on
+        # the "-writer-fg" file; background writers probe it with an exclusive one.
+        with self._waiting_guard:
+            self._waiting += delta
+            if delta > 0 and self._waiting == 1:
+                _flock_retry(self._fd("fg"), fcntl.LOCK_SH, time.monotonic() + 1)
+            elif delta < 0 and self._waiting == 0:
+                fcntl.flock(self._fd("fg"), fcntl.LOCK_UN)
+
+    def _yield_to_foreground(self) -> None:
+        """Wait while a foreground writer waits, or wrote within FOREGROUND_LINGER_SECONDS (the
+        next webhook is usually a millisecond away: a background transaction started in that gap
+        would make it wait tens of milliseconds)."""
+        probe = self._fd("probe")  # its own open file: a lock of its own
+        deadline = time.monotonic() + BACKGROUND_YIELD_SECONDS
+        while time.monotonic() < deadline:
+            if _flock_retry(probe, fcntl.LOCK_EX, deadline):
+                fcntl.flock(probe, fcntl.LOCK_UN)
+                if time.time() - os.fstat(self._fd("fg")).st_mtime > FOREGROUND_LINGER_SECONDS:
+                    return
+            time.sleep(0.002)
+
+    def acquire(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        if self.path is None or fcntl is None:
+            return self.thread_lock.acquire(timeout=timeout)
+        background = _background.get()
+        if background:
+            self._yield_to_foreground()
+        else:
+            self._foreground(+1)
+        try:
+            while True:
+                if not self.thread_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                    return False
+                # A background writer does not keep the process's turn while a foreground thread
+                # of this process waits for it (it would then wait on the other processes with
+                # the foreground queued behind it).
+                if not background or not self._waiting or time.monotonic() >= deadline:
+                    break
+                self.thread_lock.release()
+                time.sleep(0.001)
+            if _flock_retry(self._fd("writer"), fcntl.LOCK_EX, deadline):
+                self.holder_is_foreground = not background
+                return True
+            self.thread_lock.release()
+            return False
+        finally:
+            if not background:
+                self._foreground(-1)
+
+    def release(self) -> None:
+        if self.path is not None and fcntl is not None:
+            if self.holder_is_foreground:
+                os.utime(self._fd("fg"))  # "the foreground wrote just now", for _yield_to_foreground
+            fcntl.flock(self._fd("writer"), fcntl.LOCK_UN)
+        self.thread_lock.release()
+
+
+# One writer per database file, shared by every engine of the process on that file.
+_writers: dict[str, _SqliteWriter] = {}
+_writers_guard = threading.Lock()
+
+
+def _writer_for(path: str) -> _SqliteWriter:
+    if not path or path == ":memory:":
+        return _SqliteWriter(None)
+    key = str(Path(path).resolve())
+    with _writers_guard:
+        return _writers.setdefault(key, _SqliteWriter(key))
+
+
+def _sqlite_begin_with(writer: _SqliteWriter) -> Any:
+    def begin(conn: sa.Connection) -> None:
+        # Writers take the write lock up front so a read-then-write never fails with SQLITE_BUSY
+        # halfway; readers use a deferred transaction and never block writers (WAL).
+        if not conn.get_execution_options().get("sqlite_immediate"):
+            conn.exec_driver_sql("BEGIN")
+            return
+        if not writer.acquire(WRITER_WAIT_SECONDS):
+            # As SQLAlchemy reports SQLite's own "database is locked" (the app answers 503).
+            locked = sqlite3.OperationalError("database is locked (waited for Huitou's other writers)")
+            raise sa.exc.OperationalError("BEGIN IMMEDIATE", None, locked)
+        conn.info["huitou_writer"] = writer
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release_writer(conn.info)
+            raise
+
+    return begin
+
+
+def _release_writer(info: dict[str, Any]) -> None:
+    writer = info.pop("huitou_writer", None)
+    if writer is not None:
+        writer.release()
+
+
+def _sqlite_checkin(_dbapi_connection: Any, record: Any) -> None:
+    _release_writer(record.info)
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
@@ -120,9 +288,16 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         path = url.split("///", 1)[-1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path and path != ":memory:" and "poolclass" not in kwargs:
+            kwargs.setdefault("pool_size", settings.db_pool_size)
+            kwargs.setdefault("max_overflow", settings.db_max_overflow)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", _sqlite_begin_with(_writer_for(path)))
+        # A write transaction ends when its connection goes back to the pool (commit, rollback,
+        # or an invalidated connection): the next writer of this process may begin.
+        event.listen(engine, "checkin", _sqlite_checkin)
+        event.listen(engine, "invalidate", lambda _c, record, _e: _release_writer(record.info))
         return engine
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", settings.db_pool_size)
@@ -145,7 +320,7 @@ def new_session(engine: Engine | None = None, *, write: bool = False) -> Session
     return session
 
 
-@contextmanager
+@contextlib.contextmanager
 def session_scope(engine: Engine | None = None, *, write: bool = True) -> Iterator[Session]:
     """A unit of work for jobs and the CLI: commit on success, roll back on error."""
     session = new_session(engine, write=write)
@@ -162,20 +337,75 @@ def session_scope(engine: Engine | None = None, *, write: bool = True) -> Iterat
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """The request's unit of work: committed before the response is sent, rolled back on error."""
-    session = new_session(write=request.method in UNSAFE_METHODS)
+# Connections of a server process's pool that requests never take: the webhook route's ingest
+# threads (app.integrations.webhooks, at most 4), its inbox worker and /healthz.
+RESERVED_CONNECTIONS = 6
+_request_slots: RunVar[tuple[anyio.Semaphore, anyio.Semaphore]] = RunVar("huitou_request_sessions")
+_request_writer: RunVar[anyio.Lock] = RunVar("huitou_request_writer")
+
+
+def request_session_limit() -> int:
+    """How many requests may hold a database session at once in this process."""
+    settings = get_settings()
+    return max(1, settings.db_pool_size + settings.db_max_overflow - RESERVED_CONNECTIONS)
+
+
+def _slots(write: bool) -> anyio.Semaphore:
+    """Separate slots for reading and writing requests, so slow pages never keep writes (a reply,
+    a claim) from starting; a third of the sessions (at least one) are for writes."""
     try:
-        yield session
-        session.commit()
-    except BaseException:
-        # The error page is rendered after this, with the agent the request loaded (nav, name,
-        # access log): detach it as loaded, or the rollback expires it and reading it fails (500).
-        session.expunge_all()
-        session.rollback()
-        raise
-    finally:
-        session.close()
+        readers, writers = _request_slots.get()
+    except LookupError:
+        limit = request_session_limit()
+        write_slots = max(1, limit // 3)
+        readers, writers = anyio.Semaphore(max(1, limit - write_slots)), anyio.Semaphore(write_slots)
+        _request_slots.set((readers, writers))
+    return writers if write else readers
+
+
+def _write_gate() -> anyio.Lock:
+    try:
+        return _request_writer.get()
+    except LookupError:
+        gate = anyio.Lock()
+        _request_writer.set(gate)
+        return gate
+
+
+def _rollback(session: Session) -> None:
+    # The error page is rendered after this, with the agent the request loaded (nav, name,
+    # access log): detach it as loaded, or the rollback expires it and reading it fails (500).
+    session.expunge_all()
+    session.rollback()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's unit of work: committed before the response is sent, rolled back on error.
+
+    A request waits (without a thread) for one of request_session_limit() slots before it takes a
+    connection, so no worker thread ever blocks on an empty pool. Without that, under more
+    concurrent requests than the thread pool has threads (40), every thread could be waiting for
+    a connection held by requests that wait for a thread to run their route: a deadlock that
+    lasts until the pool's timeout, found by the mixed-load benchmark (scripts/bench/load.py).
+
+    On SQLite, writing requests also queue (without a thread or a slot) for the process's one
+    write transaction: waiting in BEGIN IMMEDIATE instead would hold slots that reads need.
+    """
+    write = request.method in UNSAFE_METHODS
+    gate = _write_gate() if write and get_settings().is_sqlite else contextlib.nullcontext()
+    async with gate, _slots(write):
+        session = await run_in_threadpool(new_session, write=write)
+        try:
+            yield session
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(session.commit)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(_rollback, session)
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(session.close)
 
 
 # scope="function": the commit runs when the route returns, before the response goes out.

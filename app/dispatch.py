@@ -34,14 +34,19 @@ def _load(target: str) -> Callable[[datetime], int]:
 
 
 def run_once(now: datetime) -> dict[str, int]:
-    """Every job once. A failing job is logged and does not stop the others."""
+    """Every job once. A failing job is logged and does not stop the others.
+
+    Background work: on SQLite its write transactions let requests and webhook intake go first."""
+    from app.db import background_writes
+
     done: dict[str, int] = {}
-    for target in JOBS:
-        try:
-            done[target] = _load(target)(now)
-        except Exception:  # noqa: BLE001 - one job's failure must not stop the worker
-            log.exception("job failed", extra={"job": target})
-            done[target] = -1
+    with background_writes():
+        for target in JOBS:
+            try:
+                done[target] = _load(target)(now)
+            except Exception:  # noqa: BLE001 - one job's failure must not stop the worker
+                log.exception("job failed", extra={"job": target})
+                done[target] = -1
     return done
 
 

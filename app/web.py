@@ -30,6 +30,9 @@ _env = jinja2.Environment(
     extensions=["jinja2.ext.i18n"],
     trim_blocks=True,
     lstrip_blocks=True,
+    # In production templates only change with a deploy (which restarts the server): no stat()
+    # of every included template on every render (about 5 % of a ticket page's time).
+    auto_reload=get_settings().environment != "production",
 )
 templates = Jinja2Templates(env=_env)
 templates.env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]

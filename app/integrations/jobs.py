@@ -15,7 +15,7 @@ from datetime import datetime
 
 import httpx
 
-from app.db import session_scope, utc_now
+from app.db import background_writes, session_scope, utc_now
 from app.integrations import inbox, outbound
 from app.integrations.writing import write_scope
 
@@ -91,7 +91,8 @@ class _Worker:
                 except queue.Empty:
                     break
             try:
-                process_messages(batch)
+                with background_writes():  # on SQLite, webhook intake goes first
+                    process_messages(batch)
             except Exception:  # noqa: BLE001 - the rows stay received; the sweep retries them
                 log.exception("inbox worker batch failed")
 

@@ -1,30 +1,23 @@
-"""Write transactions of the webhook path, queued in-process on SQLite.
+"""Write transactions of the webhook path.
 
-SQLite has one writer at a time; a thread that finds the lock taken sleeps in steps of up to
-100 ms (busy timeout), which under a burst of webhooks costs far more than the writes. Taking a
-process-wide lock first hands the database from one writer to the next at once. PostgreSQL
-needs no such thing (row locks).
+SQLite has one writer at a time; app.db queues Huitou's writers for it (the threads of a process
+and the processes on the machine, foreground first) so the database is handed from one writer to
+the next at once instead of each sleeping in SQLite's busy handler. This used to be a lock of its
+own here; a second lock in front of the database's made intake wait behind background processing
+that was itself giving way to intake. PostgreSQL needs neither (row locks).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlmodel import Session
 
-from app.config import get_settings
 from app.db import session_scope
-
-_sqlite_writer = threading.Lock()
 
 
 @contextmanager
 def write_scope() -> Iterator[Session]:
-    if get_settings().is_sqlite:
-        with _sqlite_writer, session_scope() as session:
-            yield session
-    else:
-        with session_scope() as session:
-            yield session
+    with session_scope() as session:
+        yield session
