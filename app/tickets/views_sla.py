@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from app.accounts import service as accounts
@@ -29,8 +30,6 @@ CLOCK_LABELS = {
     SlaClock.business: N_("Business hours (China's working days, holidays and make-up days)"),
     SlaClock.calendar: N_("Calendar hours (day and night)"),
 }
-Text = Annotated[str, Form(max_length=64)]
-Short = Annotated[str, Form(max_length=12)]
 
 
 # --- policies ---------------------------------------------------------------------------------------
@@ -190,36 +189,31 @@ def _form_error(
     )
 
 
-def _values(
-    name: str,
-    team_id: str,
-    kind: str,
-    priority: str,
-    first_response_minutes: str,
-    next_response_minutes: str,
-    resolution_minutes: str,
-    clock: str,
-    day_start: str,
-    day_end: str,
-    pause_when_pending: str,
-    pause_when_snoozed: str,
-    risk_percent: str,
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "team_id": team_id,
-        "kind": kind,
-        "priority": priority,
-        "first_response_minutes": first_response_minutes,
-        "next_response_minutes": next_response_minutes,
-        "resolution_minutes": resolution_minutes,
-        "clock": clock,
-        "day_start": day_start,
-        "day_end": day_end,
-        "pause_when_pending": pause_when_pending in ("1", "on", "true"),
-        "pause_when_snoozed": pause_when_snoozed in ("1", "on", "true"),
-        "risk_percent": risk_percent,
-    }
+class PolicyForm(BaseModel):
+    """The policy form's fields as posted (checked by tickets.sla_policies.clean)."""
+
+    name: str = Field("", max_length=64)
+    team_id: str = Field("", max_length=12)
+    kind: str = Field("", max_length=24)
+    priority: str = Field("", max_length=12)
+    first_response_minutes: str = Field("", max_length=12)
+    next_response_minutes: str = Field("", max_length=12)
+    resolution_minutes: str = Field("", max_length=12)
+    clock: str = Field("", max_length=12)
+    day_start: str = Field("", max_length=12)
+    day_end: str = Field("", max_length=12)
+    pause_when_pending: str = Field("", max_length=12)
+    pause_when_snoozed: str = Field("", max_length=12)
+    risk_percent: str = Field("", max_length=12)
+
+    def values(self) -> dict[str, Any]:
+        values: dict[str, Any] = self.model_dump()
+        for flag in ("pause_when_pending", "pause_when_snoozed"):
+            values[flag] = values[flag] in ("1", "on", "true")
+        return values
+
+
+PolicyFormDep = Annotated[PolicyForm, Form()]
 
 
 def _back(values: dict[str, Any]) -> str:
@@ -234,38 +228,9 @@ def sla_settings(request: Request, session: SessionDep, agent: SupervisorAgent, 
 
 @router.post("/settings/sla/policies")
 def add_policy(
-    request: Request,
-    session: SessionDep,
-    agent: SupervisorAgent,
-    name: Text = "",
-    team_id: Short = "",
-    kind: Annotated[str, Form(max_length=24)] = "",
-    priority: Short = "",
-    first_response_minutes: Short = "",
-    next_response_minutes: Short = "",
-    resolution_minutes: Short = "",
-    clock: Short = "",
-    day_start: Short = "",
-    day_end: Short = "",
-    pause_when_pending: Short = "",
-    pause_when_snoozed: Short = "",
-    risk_percent: Short = "",
+    request: Request, session: SessionDep, agent: SupervisorAgent, form: PolicyFormDep
 ) -> Response:
-    values = _values(
-        name,
-        team_id,
-        kind,
-        priority,
-        first_response_minutes,
-        next_response_minutes,
-        resolution_minutes,
-        clock,
-        day_start,
-        day_end,
-        pause_when_pending,
-        pause_when_snoozed,
-        risk_percent,
-    )
+    values = form.values()
     try:
         sla_policies.create_policy(session, actor=agent, values=values, now=utc_now())
     except InvalidInput as exc:
@@ -275,40 +240,10 @@ def add_policy(
 
 @router.post("/settings/sla/policies/{policy_id}")
 def edit_policy(
-    request: Request,
-    session: SessionDep,
-    agent: SupervisorAgent,
-    policy_id: int,
-    name: Text = "",
-    team_id: Short = "",
-    kind: Annotated[str, Form(max_length=24)] = "",
-    priority: Short = "",
-    first_response_minutes: Short = "",
-    next_response_minutes: Short = "",
-    resolution_minutes: Short = "",
-    clock: Short = "",
-    day_start: Short = "",
-    day_end: Short = "",
-    pause_when_pending: Short = "",
-    pause_when_snoozed: Short = "",
-    risk_percent: Short = "",
+    request: Request, session: SessionDep, agent: SupervisorAgent, policy_id: int, form: PolicyFormDep
 ) -> Response:
     policy = sla_policies.require_policy(session, policy_id)
-    values = _values(
-        name,
-        team_id,
-        kind,
-        priority,
-        first_response_minutes,
-        next_response_minutes,
-        resolution_minutes,
-        clock,
-        day_start,
-        day_end,
-        pause_when_pending,
-        pause_when_snoozed,
-        risk_percent,
-    )
+    values = form.values()
     try:
         sla_policies.update_policy(session, policy, actor=agent, values=values, now=utc_now())
     except InvalidInput as exc:
