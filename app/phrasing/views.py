@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from app.accounts.deps import CurrentAgent, SupervisorAgent, verify_csrf
 from app.accounts.models import Agent
@@ -28,7 +29,6 @@ PAGE_SIZE = 50
 USAGE_DAYS = 30
 SCOPE_LABELS = {"global": N_("Whole shop"), "team": N_("Team"), "personal": N_("Personal")}
 ACTIVE_CHOICES = {"1": True, "0": False, "": None}
-BodyField = Annotated[str, Form(max_length=MAX_SOURCE_CHARS * 2)]
 
 
 def _common() -> dict[str, Any]:
@@ -129,18 +129,34 @@ def import_library(
 # --- the editor --------------------------------------------------------------------------------
 
 
-def _input(
-    title: str, category: str, scope: str, team_id: str, shortcut: str, is_active: str, bodies: dict[str, str]
-) -> service.TemplateInput:
-    return service.TemplateInput(
-        title=title,
-        category=category,
-        variants=bodies,
-        scope=scope or PhrasingScope.personal.value,
-        team_id=form_int(team_id),
-        shortcut=shortcut,
-        is_active=bool(is_active),
-    )
+class TemplateForm(BaseModel):
+    """The template editor's fields as posted (preview, create and update share them)."""
+
+    title: str = Field("", max_length=200)
+    category: str = Field("", max_length=40)
+    scope: str = Field("", max_length=16)
+    team_id: str = Field("", max_length=20)
+    shortcut: str = Field("", max_length=40)
+    is_active: str = Field("", max_length=4)
+    body_zh_CN: str = Field("", max_length=MAX_SOURCE_CHARS * 2)
+    body_zh_TW: str = Field("", max_length=MAX_SOURCE_CHARS * 2)
+    body_en: str = Field("", max_length=MAX_SOURCE_CHARS * 2)
+    template_id: str = Field("", max_length=20)
+    preview_ticket_id: str = Field("", max_length=20)
+
+    def input(self) -> service.TemplateInput:
+        return service.TemplateInput(
+            title=self.title,
+            category=self.category,
+            variants={"zh_CN": self.body_zh_CN, "zh_TW": self.body_zh_TW, "en": self.body_en},
+            scope=self.scope or PhrasingScope.personal.value,
+            team_id=form_int(self.team_id),
+            shortcut=self.shortcut,
+            is_active=bool(self.is_active),
+        )
+
+
+TemplateFormDep = Annotated[TemplateForm, Form()]
 
 
 def _preview(
@@ -238,55 +254,24 @@ def new_template(request: Request, session: SessionDep, agent: CurrentAgent, cat
 
 
 @router.post("/phrasing/preview")
-def preview(
-    request: Request,
-    session: SessionDep,
-    agent: CurrentAgent,
-    title: Annotated[str, Form(max_length=200)] = "",
-    category: Annotated[str, Form(max_length=40)] = "",
-    scope: Annotated[str, Form(max_length=16)] = "",
-    team_id: Annotated[str, Form(max_length=20)] = "",
-    shortcut: Annotated[str, Form(max_length=40)] = "",
-    is_active: Annotated[str, Form(max_length=4)] = "",
-    body_zh_CN: BodyField = "",
-    body_zh_TW: BodyField = "",
-    body_en: BodyField = "",
-    template_id: Annotated[str, Form(max_length=20)] = "",
-    preview_ticket_id: Annotated[str, Form(max_length=20)] = "",
-) -> Response:
-    bodies = {"zh_CN": body_zh_CN, "zh_TW": body_zh_TW, "en": body_en}
-    data = _input(title, category, scope, team_id, shortcut, is_active, bodies)
-    ticket_id = form_int(preview_ticket_id)
+def preview(request: Request, session: SessionDep, agent: CurrentAgent, form: TemplateFormDep) -> Response:
+    data = form.input()
+    ticket_id = form_int(form.preview_ticket_id)
     if is_htmx(request):
         context = _common() | _preview(session, agent, data, ticket_id)
         return render(request, "phrasing/_preview.html", context)
-    tid = form_int(template_id)
+    tid = form_int(form.template_id)
     template = access.require_visible(session, tid, agent) if tid else None
     return _form(request, session, agent, data, template=template, ticket_id=ticket_id)
 
 
 @router.post("/phrasing")
-def create(
-    request: Request,
-    session: SessionDep,
-    agent: CurrentAgent,
-    title: Annotated[str, Form(max_length=200)] = "",
-    category: Annotated[str, Form(max_length=40)] = "",
-    scope: Annotated[str, Form(max_length=16)] = "",
-    team_id: Annotated[str, Form(max_length=20)] = "",
-    shortcut: Annotated[str, Form(max_length=40)] = "",
-    is_active: Annotated[str, Form(max_length=4)] = "",
-    body_zh_CN: BodyField = "",
-    body_zh_TW: BodyField = "",
-    body_en: BodyField = "",
-    preview_ticket_id: Annotated[str, Form(max_length=20)] = "",
-) -> Response:
-    bodies = {"zh_CN": body_zh_CN, "zh_TW": body_zh_TW, "en": body_en}
-    data = _input(title, category, scope, team_id, shortcut, is_active, bodies)
+def create(request: Request, session: SessionDep, agent: CurrentAgent, form: TemplateFormDep) -> Response:
+    data = form.input()
     try:
         template = service.create_template(session, data=data, agent=agent, now=utc_now())
     except InvalidInput as exc:
-        ticket_id = form_int(preview_ticket_id)
+        ticket_id = form_int(form.preview_ticket_id)
         return _form(
             request, session, agent, data, template=None, error=exc, ticket_id=ticket_id, status_code=422
         )
@@ -308,24 +293,10 @@ def edit_template(request: Request, session: SessionDep, agent: CurrentAgent, te
 
 @router.post("/phrasing/{template_id}")
 def update(
-    request: Request,
-    session: SessionDep,
-    agent: CurrentAgent,
-    template_id: int,
-    title: Annotated[str, Form(max_length=200)] = "",
-    category: Annotated[str, Form(max_length=40)] = "",
-    scope: Annotated[str, Form(max_length=16)] = "",
-    team_id: Annotated[str, Form(max_length=20)] = "",
-    shortcut: Annotated[str, Form(max_length=40)] = "",
-    is_active: Annotated[str, Form(max_length=4)] = "",
-    body_zh_CN: BodyField = "",
-    body_zh_TW: BodyField = "",
-    body_en: BodyField = "",
-    preview_ticket_id: Annotated[str, Form(max_length=20)] = "",
+    request: Request, session: SessionDep, agent: CurrentAgent, template_id: int, form: TemplateFormDep
 ) -> Response:
     template = access.require_editable(session, template_id, agent)
-    bodies = {"zh_CN": body_zh_CN, "zh_TW": body_zh_TW, "en": body_en}
-    data = _input(title, category, scope, team_id, shortcut, is_active, bodies)
+    data = form.input()
     changes = {
         k: getattr(data, k)
         for k in ("title", "category", "variants", "scope", "team_id", "shortcut", "is_active")
@@ -334,7 +305,7 @@ def update(
         service.update_template(session, template, changes=changes, agent=agent, now=utc_now())
     except InvalidInput as exc:
         session.refresh(template)
-        ticket_id = form_int(preview_ticket_id)
+        ticket_id = form_int(form.preview_ticket_id)
         return _form(
             request, session, agent, data, template=template, error=exc, ticket_id=ticket_id, status_code=422
         )
