@@ -9,7 +9,6 @@ from pydantic import BaseModel
 
 from app.accounts.deps import ReadKey
 from app.db import SessionDep, utc_now
-from app.integrations import service as stores
 from app.metrics import dashboard, filters, kpis
 from app.metrics.kpis import KPIS
 
@@ -58,16 +57,8 @@ def metrics(
     kpi: Annotated[str | None, Query(description="Comma-separated KPI keys (default: all)")] = None,
     by_agent: Annotated[bool, Query(description="Also the values per agent")] = False,
 ) -> MetricsOut:
-    store_id = stores.require_store(session, store).id if store else None
-    chosen = filters.parse(
-        session,
-        now=utc_now(),
-        preset=preset,
-        start=start,
-        end=end,
-        store=str(store_id) if store_id is not None else None,
-        team=team,
-        agent=agent,
+    chosen = filters.parse_api(
+        session, now=utc_now(), store_slug=store, preset=preset, start=start, end=end, team=team, agent=agent
     )
     keys = kpis.check_keys([k.strip() for k in kpi.split(",") if k.strip()] if kpi else None)
     figures = kpis.collect(

@@ -81,3 +81,11 @@ def parse(
         Scope(store_id=store_id, team_id=team_id, agent_id=agent_id),
         "" if explicit else preset or "30d",
     )
+
+
+def parse_api(session: Any, *, now: datetime, store_slug: str | None, **values: str | None) -> Filters:
+    """`parse` for the JSON API, which names a store by its slug (unknown slug: 404)."""
+    from app.integrations import service as stores
+
+    store_id = stores.require_store(session, store_slug).id if store_slug else None
+    return parse(session, now=now, store=str(store_id) if store_id is not None else None, **values)

@@ -10,7 +10,6 @@ from pydantic import BaseModel
 
 from app.accounts.deps import ReadKey
 from app.db import SessionDep, utc_now
-from app.integrations import service as stores
 from app.metrics import filters
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.tickets import sla_breaches
@@ -65,16 +64,8 @@ def list_breaches(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> SlaBreachPage:
-    store_id = stores.require_store(session, store).id if store else None
-    chosen = filters.parse(
-        session,
-        now=utc_now(),
-        preset=preset,
-        start=start,
-        end=end,
-        store=str(store_id) if store_id is not None else None,
-        team=team,
-        agent=agent,
+    chosen = filters.parse_api(
+        session, now=utc_now(), store_slug=store, preset=preset, start=start, end=end, team=team, agent=agent
     )
     wanted = sla_breaches.parse_metric(metric)
     page = sla_breaches.breach_page(session, filters=chosen, metric=wanted, cursor=cursor, limit=limit)
