@@ -33,7 +33,10 @@ class MetricsOut(BaseModel):
     agent_id: int | None
     kpis: dict[str, KpiOut]
     per_agent: dict[str, dict[str, str | None]] | None = None
-    # Today's figures come from the rollup as of this time (at most a couple of minutes old).
+    # The figures come from the rollup as of this time (at most a couple of minutes old); null when
+    # they were computed from the live tables just now. `today_as_of` is the same value (its
+    # earlier name, when only today's figures could lag).
+    as_of: str | None = None
     today_as_of: str | None = None
 
 
@@ -90,5 +93,6 @@ def metrics(
             for k, v in values.items()
         },
         per_agent=per_agent,
+        as_of=figures.as_of.isoformat() if figures.as_of else None,
         today_as_of=figures.as_of.isoformat() if figures.as_of else None,
     )

@@ -139,7 +139,7 @@ class Figures:
     scope: Scope
     rows: list[Row] = field(default_factory=list)
     qa: dict[int, Decimal] = field(default_factory=dict)
-    as_of: datetime | None = None  # today's figures are as of this time (the rollup's last refresh)
+    as_of: datetime | None = None  # the figures are as of this time (the rollup's last refresh)
 
     def __post_init__(self) -> None:
         self.total: dict[str, int] = defaultdict(int)
@@ -286,8 +286,8 @@ def collect(
 ) -> Figures:
     """The components behind `keys` (and the `extra` families: funnel, heat map …) for a period.
     `agent_hists`: also per-agent histograms (a p90 per agent) when the scope is the whole desk.
-    `now` (a dashboard's clock): today may come from the rollup as of its last refresh, up to
-    rollups.TODAY_LAG old, instead of from the live tables; Figures.as_of then says when."""
+    `now` (a dashboard's clock): the figures may come from the rollup as of its last refresh, up
+    to rollups.LAG old, instead of changed days being computed live; Figures.as_of says when."""
     from app.metrics import rollups
 
     keys = list(keys)

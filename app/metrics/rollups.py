@@ -4,9 +4,9 @@ changed since, the live tables for every other day (changed days, days not rolle
 Kept correct as data changes: `refresh` (the dispatch job, every few seconds) finds the local days
 that changes since its previous run can affect (app.metrics.rollup_changes) and recomputes them
 with the same family queries the live path runs; a read finds the days changed since the last
-refresh and computes those live, so a past day's figures are exact from either source. Today is
-the exception when the caller passes `now`: it changes every second, so a dashboard shows today as
-of its last refresh (at most TODAY_LAG old, and says so) instead of recomputing it on every load.
+refresh and computes those live, so a day's figures are exact from either source. The exception
+is a caller that passes `now`: a dashboard shows the figures as of the last refresh
+(at most LAG old, and says so) instead of recomputing changed days on every load.
 A change committed while a refresh was reading is caught by the next one (the refresh looks back
 one run). Deleting rows (which the product does not do: erasure anonymises) calls for `rebuild`.
 """
@@ -37,7 +37,7 @@ from app.metrics.rollup_models import MetricRollup, MetricRollupState
 rollups = MetricRollup.__table__
 MAX_BACK_DAYS = 400  # days before today worth keeping rolled up (a dashboard spans 366 at most)
 RUN_DAYS = 31  # days per family query while refreshing
-TODAY_LAG = timedelta(minutes=2)  # how old today's rolled-up figures may be on a dashboard
+LAG = timedelta(minutes=2)  # how old the rolled-up figures a dashboard shows may be
 TODAY_EVERY = timedelta(minutes=1)  # today is recomputed at most this often (it changes constantly)
 JOB_BUDGET_SECONDS = 5.0  # one dispatch cycle stops recomputing days after this long
 SQLITE_SLICE_SECONDS = 0.05  # on SQLite, each write transaction of a refresh stops after this long
@@ -121,8 +121,15 @@ def collect(
 def usable_days(
     session: Any, period: Period, *, now: datetime | None = None
 ) -> tuple[set[date], datetime | None]:
-    """Days of the period the rollup holds that nothing changed since its last refresh — and, with
-    `now`, today as of its last refresh if that was at most TODAY_LAG ago (the time is returned)."""
+    """Days of the period the rollup holds that nothing changed since its last refresh.
+
+    With `now` (a dashboard's clock), the figures may instead be those of the last refresh, if it
+    is at most LAG old: every rolled-up day is then read from the rollup, and the time they are
+    correct as of is returned — the last refresh's start for the days it brought up to date, the
+    day's own computation for a day it left pending (today, recomputed once a minute; days a
+    refresh had no time for). Under a busy desk every day changes all the time, and recomputing
+    the changed ones from the live tables on each read made the dashboard and an agent's own
+    figures take seconds (scripts/bench/run.sh). Without `now` the figures are exact."""
     state = session.get(MetricRollupState, 1)
     if state is None or state.tz != period.tz or not state.seen or state.seen.get("v") != version():
         return set(), None
@@ -136,19 +143,22 @@ def usable_days(
     )
     if not computed:
         return set(), None
+    refreshed = _seen_at(state)
+    if now is not None and refreshed is not None and now - refreshed <= LAG:
+        pending = _pending(state)
+        fresh = {d: (at if d in pending else refreshed) for d, at in computed.items()}
+        usable = {d for d, at in fresh.items() if at is not None and now - at <= LAG}
+        return usable, min((fresh[d] for d in usable), default=None)
     stale = rollup_changes.changed_days(session, since=state.seen, tz=state.tz)
     if stale is rollup_changes.EVERYTHING:
         return set(), None
-    stale |= _pending(state)
-    usable = set(computed) - stale
-    as_of = None
-    if now is not None:
-        today = local_today(now, state.tz)
-        at = computed.get(today)
-        if today in stale and at is not None and now - at <= TODAY_LAG:
-            usable.add(today)
-            as_of = at
-    return usable, as_of
+    return set(computed) - stale - _pending(state), None
+
+
+def _seen_at(state: MetricRollupState) -> datetime | None:
+    """When the last refresh started: every day it did not leave pending is correct as of then."""
+    text = (state.seen or {}).get("t")
+    return datetime.fromisoformat(text) if text else None
 
 
 def _pending(state: MetricRollupState) -> set[date]:
@@ -293,10 +303,9 @@ def refresh(
         chunk = todo[i : i + step]
         compute_days(session, chunk, tz, now=now)
         done += chunk
-    left = set(wanted) - set(done)
-    if left & set(have):
-        # Stale days not recomputed now lose their rows: read live meanwhile, computed next time.
-        session.execute(sa.delete(rollups).where(rollups.c.day.in_(sorted(left & set(have)))))
+    # Stale days not recomputed now keep their rows, pending: exact reads take them live, a
+    # dashboard shows them as of their computation while that is at most LAG old.
+    pending |= (set(wanted) - set(done)) & set(have)
     state.safe = state.seen or marks
     state.seen = marks
     state.pending = sorted(d.isoformat() for d in pending)

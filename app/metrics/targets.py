@@ -217,8 +217,11 @@ def targets_for(
     return list(session.exec(query.order_by(Target.subject, Target.id)))
 
 
-def lines(session: Session, targets: list[Target], *, year: int, month: int) -> list[TargetLine]:
-    """Each target with the month's actual figure: one KPI computation per agent or team."""
+def lines(
+    session: Session, targets: list[Target], *, year: int, month: int, now: datetime | None = None
+) -> list[TargetLine]:
+    """Each target with the month's actual figure: one KPI computation per agent or team (with
+    `now`, a page's clock: as of the rollup's last refresh, see kpis.collect)."""
     period = month_period(year, month, get_settings().default_timezone)
     by_subject: dict[str, list[Target]] = defaultdict(list)
     for target in targets:
@@ -230,7 +233,7 @@ def lines(session: Session, targets: list[Target], *, year: int, month: int) -> 
             continue
         first = group[0]
         values = kpis.compute(
-            session, period=period, agent_id=first.agent_id, team_id=first.team_id, keys=keys
+            session, period=period, agent_id=first.agent_id, team_id=first.team_id, keys=keys, now=now
         )
         for key, value in values.items():
             actuals[(subject, key)] = value.value
@@ -261,9 +264,11 @@ class SubjectMonth:
     assessment: SelfAssessment | None = None
 
 
-def month_overview(session: Session, *, year: int, month: int) -> dict[str, list[SubjectMonth]]:
+def month_overview(
+    session: Session, *, year: int, month: int, now: datetime | None = None
+) -> dict[str, list[SubjectMonth]]:
     """Every agent and team with targets this month (and agents who wrote an assessment)."""
-    all_lines = lines(session, targets_for(session, year=year, month=month), year=year, month=month)
+    all_lines = lines(session, targets_for(session, year=year, month=month), year=year, month=month, now=now)
     grouped: dict[str, list[TargetLine]] = defaultdict(list)
     for line in all_lines:
         grouped[line.target.subject].append(line)

@@ -4,6 +4,7 @@ home page)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -33,15 +34,15 @@ def _month_context(year: int, month: int) -> dict[str, Any]:
     }
 
 
-def _agent_month(session: Any, agent: Agent, year: int, month: int) -> dict[str, Any]:
+def _agent_month(session: Any, agent: Agent, year: int, month: int, now: datetime) -> dict[str, Any]:
     own = targets.targets_for(session, year=year, month=month, agent_id=agent.id)
     team = (
         targets.targets_for(session, year=year, month=month, team_id=agent.team_id) if agent.team_id else []
     )
     return {
         "subject_agent": agent,
-        "lines": targets.lines(session, own, year=year, month=month),
-        "team_lines": targets.lines(session, team, year=year, month=month),
+        "lines": targets.lines(session, own, year=year, month=month, now=now),
+        "team_lines": targets.lines(session, team, year=year, month=month, now=now),
         "assessment": targets.assessment_for(session, agent.id, year=year, month=month),
     } | _month_context(year, month)
 
@@ -51,9 +52,10 @@ def _agent_month(session: Any, agent: Agent, year: int, month: int) -> dict[str,
 
 @router.get("/reports/targets")
 def targets_page(request: Request, session: SessionDep, agent: SupervisorAgent, month: str = "") -> Response:
-    year, number = targets.month_or_current(month, utc_now())
+    now = utc_now()
+    year, number = targets.month_or_current(month, now)
     context = {
-        "overview": targets.month_overview(session, year=year, month=number),
+        "overview": targets.month_overview(session, year=year, month=number, now=now),
         "agents": [a for a in accounts.get_all_agents(session) if a.is_active],
         "teams": accounts.get_all_teams(session),
         "directions": list(TargetDirection),
@@ -102,8 +104,9 @@ def agent_month_page(
     request: Request, session: SessionDep, agent: SupervisorAgent, agent_id: int, month: str = ""
 ) -> Response:
     subject = accounts.require_agent(session, agent_id)
-    year, number = targets.month_or_current(month, utc_now())
-    return render(request, "metrics/targets_agent.html", _agent_month(session, subject, year, number))
+    now = utc_now()
+    year, number = targets.month_or_current(month, now)
+    return render(request, "metrics/targets_agent.html", _agent_month(session, subject, year, number, now))
 
 
 @router.post("/reports/targets/agents/{agent_id}/assessment")
@@ -130,11 +133,12 @@ def supervisor_assessment(
 
 @router.get("/reports/me/targets")
 def my_targets(request: Request, session: SessionDep, agent: CurrentAgent, month: str = "") -> Response:
-    year, number = targets.month_or_current(month, utc_now())
+    now = utc_now()
+    year, number = targets.month_or_current(month, now)
     return render(
         request,
         "metrics/targets_me.html",
-        _agent_month(session, agent, year, number),
+        _agent_month(session, agent, year, number, now),
         partial="metrics/_target_progress.html",
     )
 

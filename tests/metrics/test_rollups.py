@@ -116,10 +116,58 @@ def test_today_is_rolled_up_and_shown_as_of_its_refresh_on_a_dashboard(db):
     assert rollup_state(db).pending == ["2026-11-20"]
     assert date(2026, 11, 20) not in usable(db)
     assert rollups.usable_days(db, NOVEMBER, now=local(20, 12, 1))[1] == now
-    # … and not once the refresh is older than TODAY_LAG: then today is live again.
+    # … and not once the refresh is older than LAG: then today is live again.
     assert date(2026, 11, 20) not in rollups.usable_days(db, NOVEMBER, now=local(20, 12, 3))[0]
     rollups.refresh(db, now=local(20, 12, 4))
     assert date(2026, 11, 20) in usable(db)
+    assert_same(db)
+
+
+def test_a_dashboard_shows_changed_past_days_as_of_the_refresh_and_exact_reads_stay_live(db):
+    """A busy desk changes old days all the time (replies to old tickets): a dashboard reads them
+    from the rollup as of the last refresh (at most LAG old) instead of from the live tables."""
+    made = desk(db)
+    refreshed = local(20, 12)
+    rollups.refresh(db, now=refreshed)
+    before = assert_same(db)["avg_response"]
+    t = next(iter(db.exec(kpis_ticket_of(made["buyers"][0]))))
+    h.message(db, t, "outbound", local(20, 12, 0, 30), author=made["x"])
+    changed = local(3).date()
+    assert changed not in usable(db)  # exact reads compute the changed day live …
+    assert assert_same(db)["avg_response"].denominator == before.denominator + 1
+    # … a dashboard within LAG of the refresh shows every day as of the refresh, and says so
+    days, as_of = rollups.usable_days(db, NOVEMBER, now=refreshed + rollups.LAG)
+    assert changed in days and as_of == refreshed
+    board = kpis.collect(db, period=NOVEMBER, scope=Scope(), keys=["avg_response"], now=refreshed + rollups.LAG)
+    assert board.as_of == refreshed
+    assert board.values(["avg_response"])["avg_response"] == before
+    # … and after LAG without a refresh (the worker stopped) the changed day is live again.
+    late = refreshed + rollups.LAG + timedelta(seconds=1)
+    days, as_of = rollups.usable_days(db, NOVEMBER, now=late)
+    assert changed not in days and as_of is None
+    late_board = kpis.collect(db, period=NOVEMBER, scope=Scope(), keys=["avg_response"], now=late)
+    assert late_board.values(["avg_response"])["avg_response"].denominator == before.denominator + 1
+
+
+def test_a_refresh_out_of_time_keeps_stale_days_pending_and_shows_them_as_of_their_computation(db):
+    made = desk(db)
+    first = local(20, 12)
+    rollups.refresh(db, now=first)
+    for buyer in made["buyers"][:3]:
+        t = next(iter(db.exec(kpis_ticket_of(buyer))))
+        h.message(db, t, "outbound", local(20, 12, 0, 30), author=made["x"])
+    second = local(20, 12, 1)
+    assert rollups.refresh(db, now=second, max_days=1) == 1  # one changed day recomputed
+    pending = {date.fromisoformat(d) for d in rollup_state(db).pending}
+    assert pending and all(d in {r.day for r in db.exec(select_rollup_days())} for d in pending)
+    assert not pending & usable(db)  # exact reads: live
+    days, as_of = rollups.usable_days(db, NOVEMBER, now=second + timedelta(seconds=30))
+    assert pending <= days and as_of == first  # their rows are as of the first refresh
+    # Once those rows are older than LAG they are read live, the rest still as of the refresh.
+    days, as_of = rollups.usable_days(db, NOVEMBER, now=first + rollups.LAG + timedelta(seconds=1))
+    assert not pending & days and as_of == second
+    rollups.refresh(db, now=second + timedelta(minutes=1))
+    assert rollup_state(db).pending == [] or rollup_state(db).pending == ["2026-11-20"]
     assert_same(db)
 
 
