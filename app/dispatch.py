@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import logging
 import signal
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -51,7 +52,8 @@ def run_once(now: datetime) -> dict[str, int]:
 
 
 def run_forever(clock: Callable[[], datetime], interval: float = 5.0) -> None:
-    """Cycle until SIGTERM/SIGINT; `clock` is the edge's clock (the CLI passes app.db.utc_now)."""
+    """Cycle until SIGTERM/SIGINT; `clock` is the edge's clock (the CLI passes app.db.utc_now).
+    Beside the cycle, a thread processes stored webhooks as they arrive (integrations.jobs)."""
     stopping = {"flag": False}
 
     def stop(*_: object) -> None:
@@ -59,10 +61,19 @@ def run_forever(clock: Callable[[], datetime], interval: float = 5.0) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    while not stopping["flag"]:
-        started = time.monotonic()
-        done = run_once(clock())
-        if any(count for count in done.values()):
-            log.info("dispatch cycle", extra={"done": done})
-        while not stopping["flag"] and time.monotonic() - started < interval:
-            time.sleep(0.2)
+    from app.integrations.jobs import inbox_loop
+
+    inbox_stop = threading.Event()
+    inbox = threading.Thread(target=inbox_loop, args=(inbox_stop, clock), name="huitou-inbox", daemon=True)
+    inbox.start()
+    try:
+        while not stopping["flag"]:
+            started = time.monotonic()
+            done = run_once(clock())
+            if any(count for count in done.values()):
+                log.info("dispatch cycle", extra={"done": done})
+            while not stopping["flag"] and time.monotonic() - started < interval:
+                time.sleep(0.2)
+    finally:
+        inbox_stop.set()
+        inbox.join(timeout=30)

@@ -8,8 +8,9 @@ no domain imports another just to be told about it. Each handler is called as
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -53,6 +54,13 @@ SUBSCRIBERS: dict[str, list[str]] = {
     "ticket.solved": ["app.followups.schedule:on_ticket_solved"],
 }
 
+# Subscribers that only bring derived figures up to date from the database's state, with the
+# payload entry they are about: inside `coalescing`, each runs once per such object at the end of
+# the block instead of on every event (a storefront order arrives created and paid at once: one
+# lifetime recomputation for its buyer).
+COALESCED = {"app.customers.service:on_order_changed": "order"}
+_COALESCING_KEY = "huitou_events_coalesced"
+
 _resolved: dict[str, Callable[..., Any]] = {}
 
 
@@ -66,5 +74,28 @@ def _resolve(target: str) -> Callable[..., Any]:
 def emit(session: Session, event: str, *, now: datetime, **payload: Any) -> None:
     if event not in SUBSCRIBERS:
         raise KeyError(f"unknown event {event!r}: add it to app.events.SUBSCRIBERS")
+    deferred = session.info.get(_COALESCING_KEY)
     for target in SUBSCRIBERS[event]:
+        if deferred is not None and target in COALESCED:
+            key = (target, id(payload[COALESCED[target]]))
+            deferred[key] = (target, now, payload)
+            continue
+        _resolve(target)(session, now=now, **payload)
+
+
+@contextlib.contextmanager
+def coalescing(session: Session) -> Iterator[None]:
+    """Run the COALESCED subscribers of the events emitted in this block once each per payload, at
+    its end (the latest call's arguments). Nested blocks join the outermost; on an error nothing
+    deferred runs (the transaction is rolled back anyway)."""
+    if session.info.get(_COALESCING_KEY) is not None:
+        yield
+        return
+    deferred: dict[tuple[Any, ...], tuple[str, datetime, dict[str, Any]]] = {}
+    session.info[_COALESCING_KEY] = deferred
+    try:
+        yield
+    finally:
+        session.info.pop(_COALESCING_KEY, None)
+    for target, now, payload in deferred.values():
         _resolve(target)(session, now=now, **payload)

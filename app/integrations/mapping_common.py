@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from app import events
 from app.audit.service import STOREFRONT
 from app.catalog.models import Product
 from app.customers import service as customers
@@ -196,7 +197,13 @@ def require_order(session: Session, store: Store, external_id: str | None) -> Or
 
 
 def sync_order(session: Session, store: Store, data: OrderData, *, now: datetime) -> tuple[Order, list[str]]:
-    """Create or update the order the report describes; returns it and notes on what was skipped."""
+    """Create or update the order the report describes; returns it and notes on what was skipped.
+    The buyer's lifetime figures are recomputed once at the end, not after each step."""
+    with events.coalescing(session):
+        return _sync_order(session, store, data, now=now)
+
+
+def _sync_order(session: Session, store: Store, data: OrderData, *, now: datetime) -> tuple[Order, list[str]]:
     notes: list[str] = []
     order = find_order(session, store, data.external_id)
     if order is None:
@@ -248,8 +255,14 @@ def _rank(stage: Stage) -> int:
 
 def _apply_newer_fields(session: Session, order: Order, data: OrderData, *, now: datetime) -> None:
     orders.update_from_source(
-        session, order, source_updated_at=data.updated_at, now=now, shipping_fee=data.shipping_fee,
-        discount_total=data.discount_total, total=data.total, note=data.note,
+        session,
+        order,
+        source_updated_at=data.updated_at,
+        now=now,
+        shipping_fee=data.shipping_fee,
+        discount_total=data.discount_total,
+        total=data.total,
+        note=data.note,
     )
 
 
