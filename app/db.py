@@ -394,18 +394,32 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     write = request.method in UNSAFE_METHODS
     gate = _write_gate() if write and get_settings().is_sqlite else contextlib.nullcontext()
     async with gate, _slots(write):
-        session = await run_in_threadpool(new_session, write=write)
+        # A reading session touches no connection until its first query (in the route's thread);
+        # a writing one begins its transaction now (on SQLite it may wait for the write lock).
+        session = await run_in_threadpool(new_session, write=True) if write else new_session()
         try:
             yield session
             with anyio.CancelScope(shield=True):
-                await run_in_threadpool(session.commit)
+                await run_in_threadpool(_commit_and_close, session)
         except BaseException:
             with anyio.CancelScope(shield=True):
-                await run_in_threadpool(_rollback, session)
+                await run_in_threadpool(_rollback_and_close, session)
             raise
-        finally:
-            with anyio.CancelScope(shield=True):
-                await run_in_threadpool(session.close)
+
+
+def _commit_and_close(session: Session) -> None:
+    # One hop to the thread pool for both: each hop is a GIL hand-over between threads.
+    try:
+        session.commit()
+    finally:
+        session.close()
+
+
+def _rollback_and_close(session: Session) -> None:
+    try:
+        _rollback(session)
+    finally:
+        session.close()
 
 
 # scope="function": the commit runs when the route returns, before the response goes out.

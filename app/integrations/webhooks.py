@@ -26,8 +26,9 @@ from app.integrations.writing import write_scope
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 
-def background_processor() -> Callable[[int], None] | None:
-    """What processes a stored delivery after the response (tests replace it)."""
+async def background_processor() -> Callable[[int], None] | None:
+    """What processes a stored delivery after the response (tests replace it). Dependencies of
+    this hot route are async: a sync one costs a hop to the thread pool and back per request."""
     from app.integrations.jobs import process_message_soon
 
     return process_message_soon
@@ -47,7 +48,7 @@ def _ingest_limiter() -> anyio.CapacityLimiter:
     return anyio.CapacityLimiter(2 if get_settings().is_sqlite else 4)
 
 
-def ingester() -> Callable[..., inbox.Receipt]:
+async def ingester() -> Callable[..., inbox.Receipt]:
     """What verifies and stores a delivery in its own committed transaction (tests replace it)."""
     return _ingest
 
