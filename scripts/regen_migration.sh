@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Until the first release, the lifecycle schema lives in one migration that is regenerated from the
-# models: 0001 (accounts) stays, 0002 is rebuilt. After a release, add new revisions instead.
+# models: 0001 (accounts) stays, 0002 is rebuilt. Revisions after it (0003: a wider queue index, so
+# the large benchmark datasets upgrade in place) are written by hand, as every one after a release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)

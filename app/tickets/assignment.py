@@ -22,11 +22,11 @@ from sqlmodel import Session, select
 from app.accounts.models import Agent, AssignmentMode, Role, Team
 from app.db import is_postgres
 from app.errors import Forbidden, InvalidInput, NotFound
-from app.tickets import sla
-from app.tickets.models import ACTIVE_STATUSES, Queue, Ticket, TicketPriority
+from app.tickets.models import ACTIVE_STATUSES, Queue, Ticket
 from app.tickets.queues import (
     DEFAULT_KEYS,
     QUEUE_ORDER,
+    RANKS,
     QueueDef,
     _team_scope,
     queue_condition,
@@ -47,8 +47,6 @@ SIMPLE_FILTERS = frozenset({"kinds", "statuses", "assignee"})
 # Written as literals (not bound parameters), so the planner can match the partial index
 # ix_tickets_waiting on every engine and under prepared statements.
 WAITING = sa.and_(Ticket.status == sa.literal_column("'open'"), Ticket.assignee_id.is_(None))
-# Every queue_rank a ticket can have (a priority, raised while near an SLA breach), highest first.
-RANKS = sorted({sla.queue_rank(p, risk) for p in TicketPriority for risk in (False, True)}, reverse=True)
 DUE_ORDER = (Ticket.due_at.asc().nulls_last(), Ticket.id.asc())
 
 

@@ -23,6 +23,11 @@ class QueueEntry:
     count: int
     selected: bool
 
+    @property
+    def shown(self) -> str:
+        """The count as the queue list shows it: "999+" once it reaches queues.COUNT_CAP."""
+        return f"{queues.COUNT_CAP - 1}+" if self.count >= queues.COUNT_CAP else str(self.count)
+
 
 @dataclass
 class QueueList:

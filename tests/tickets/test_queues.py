@@ -115,6 +115,56 @@ def test_rows_page_with_a_cursor_through_every_ticket_once(db):
     assert seen == [r.id for r in everything] and sorted(seen) == sorted([*made, blank.id])
 
 
+def test_a_queue_of_two_kinds_reads_in_the_same_order_as_one_sort_of_everything(db):
+    """Team queues are read as one index range per (status, kind, rank, due or not) and merged:
+    the pages must be exactly those of sorting the whole queue (mine and unassigned, both kinds)."""
+    agent = _agent(db)
+    made = []
+    for i in range(23):
+        ticket = make_ticket(
+            db,
+            kind=("review_request", "review_thanks")[i % 2],
+            priority=("low", "normal", "high", "urgent")[i % 4],
+            now=T0 + timedelta(minutes=(i * 7) % 5),  # equal due times: the id breaks the tie
+        )
+        if i % 5 == 0:
+            ticket.first_response_due_at = ticket.resolution_due_at = ticket.due_at = None
+        if i % 6 == 0:
+            service.assign(db, ticket, assignee_id=agent.id, actor=agent, now=T0)
+        if i % 7 == 0:  # at risk of an SLA breach: ranked above its own priority
+            ticket.queue_rank += 3
+        db.add(ticket)
+        made.append(ticket)
+    theirs = make_ticket(db, kind="review_request", priority="urgent")
+    service.assign(db, theirs, assignee_id=_agent(db, team=None).id, actor=agent, now=T0)
+    db.flush()
+    expected = sorted(made, key=lambda t: (-t.queue_rank, t.due_at is None, t.due_at or T0, t.id))
+    seen, cursor = [], None
+    while True:
+        page = queues.queue_rows(db, agent=agent, queue_key="review_request", now=T0, cursor=cursor, limit=4)
+        seen += [r.id for r in page.items]
+        if (cursor := page.next_cursor) is None:
+            break
+    assert seen == [t.id for t in expected]
+    whole = queues.queue_rows(db, agent=agent, queue_key="review_request", now=T0, limit=50).items
+    assert [r.id for r in whole] == seen
+
+
+def test_counts_stop_at_the_cap(db, monkeypatch):
+    from app.tickets import workbench
+
+    agent = _agent(db)
+    for _ in range(5):
+        make_ticket(db, kind="payment_reminder")
+    make_ticket(db, kind="bad_review")
+    monkeypatch.setattr(queues, "COUNT_CAP", 3)
+    counts = queues.queue_counts(db, agent=agent, now=T0)
+    assert counts["payment"] == 3 and counts["bad_review"] == 1 and counts["shipping"] == 0
+    listing = workbench.queue_list(db, agent=agent, now=T0)
+    shown = {e.key: e.shown for e in listing.entries}
+    assert shown["payment"] == "2+" and shown["bad_review"] == "1" and shown["shipping"] == "0"
+
+
 def test_bad_cursor_limit_or_queue_is_a_clear_error(db):
     agent = _agent(db)
     with pytest.raises(InvalidInput) as err:

@@ -1,0 +1,29 @@
+"""ix_tickets_queue carries team and assignee: queue filters and counts read the index only
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+OLD = ["status", "kind", "queue_rank", "due_at"]
+NEW = [*OLD, "team_id", "assignee_id"]
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("tickets") as batch_op:
+        batch_op.drop_index("ix_tickets_queue")
+        batch_op.create_index("ix_tickets_queue", NEW, unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("tickets") as batch_op:
+        batch_op.drop_index("ix_tickets_queue")
+        batch_op.create_index("ix_tickets_queue", OLD, unique=False)
