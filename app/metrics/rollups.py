@@ -80,13 +80,21 @@ def _runs(days: list[date], limit: int = RUN_DAYS) -> list[tuple[date, date]]:
     return runs
 
 
-def tune_sqlite_reads(session: Any) -> None:
-    """Memory-mapped reads and a bigger page cache for this (pooled) connection: the KPI queries
-    read wide index ranges, and SQLite's 2 MB default cache turns them into a read() per page.
-    The mapping is address space backed by the OS page cache, not memory of its own."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(sa.text("PRAGMA mmap_size = 1073741824"))  # 1 GiB of address space
-        session.execute(sa.text("PRAGMA cache_size = -16384"))  # 16 MiB
+@contextlib.contextmanager
+def tuned_sqlite_reads(session: Any) -> Iterator[None]:
+    """Memory-mapped reads and a bigger page cache on this (pooled) connection while the KPI
+    queries read wide index ranges (SQLite's 2 MB default cache turns them into a read() per
+    page). The mapping is address space backed by the OS page cache, not memory of its own; the
+    cache is given back afterwards, or every pooled connection of a server would keep 16 MiB."""
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    session.execute(sa.text("PRAGMA mmap_size = 1073741824"))  # 1 GiB of address space
+    session.execute(sa.text("PRAGMA cache_size = -16384"))  # 16 MiB
+    try:
+        yield
+    finally:
+        session.execute(sa.text("PRAGMA cache_size = -2000"))  # SQLite's default
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -104,15 +112,16 @@ def collect(
     from app.metrics.kpis import Figures
 
     figures = Figures(period, scope)
-    tune_sqlite_reads(session)
     rolled: set[date] = set()
     if _enabled.get():
         rolled, figures.as_of = usable_days(session, period, now=now)
-    for first, last in _runs(sorted(set(period.dates()) - rolled)):
-        sql = Sql.for_session(session, Period(first, last, period.tz))
-        for family in families:
-            for row in run(session, family, sql, scope):
-                figures.add(row)
+    live = _runs(sorted(set(period.dates()) - rolled))
+    with tuned_sqlite_reads(session) if live else contextlib.nullcontext():
+        for first, last in live:
+            sql = Sql.for_session(session, Period(first, last, period.tz))
+            for family in families:
+                for row in run(session, family, sql, scope):
+                    figures.add(row)
     if rolled:
         _read(session, figures, rolled, scope, families, agent_hists)
     return figures
@@ -257,13 +266,26 @@ def refresh(
     session: Any, *, now: datetime, max_days: int | None = None, budget_seconds: float | None = None
 ) -> int:
     """Bring the rollup up to date: recompute changed days (today first), then days never rolled
-    up, newest first. `max_days` / `budget_seconds` bound the work; days left over are dropped from
-    the rollup (read live meanwhile) and done by a later refresh. Returns the days recomputed."""
+    up, newest first. `max_days` / `budget_seconds` bound the work; changed days left over stay
+    pending (exact reads take them live) and are done by a later refresh. Returns the days
+    recomputed."""
     tz = rollup_tz()
     state = _state(session, tz)
     if state is None:
         return 0  # another worker holds the refresh
-    tune_sqlite_reads(session)
+    with tuned_sqlite_reads(session):
+        return _refresh(session, state, tz, now=now, max_days=max_days, budget_seconds=budget_seconds)
+
+
+def _refresh(
+    session: Any,
+    state: MetricRollupState,
+    tz: str,
+    *,
+    now: datetime,
+    max_days: int | None,
+    budget_seconds: float | None,
+) -> int:
     marks = rollup_changes.marks(session, now=now) | {"v": version()}
     if state.tz != tz or (state.seen and state.seen.get("v") != marks["v"]):
         session.execute(sa.delete(rollups))
