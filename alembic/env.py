@@ -11,7 +11,7 @@ from sqlmodel import SQLModel
 import app.models  # noqa: F401 - registers every table
 from app.config import get_settings
 from app.db import create_db_engine
-from app.migrations import compare_type, render_item
+from app.migrations import compare_type, include_object, render_item
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -27,6 +27,7 @@ def _configure(connection: sa.Connection | None = None, url: str | None = None) 
         target_metadata=target_metadata,
         render_item=render_item,
         compare_type=compare_type,
+        include_object=include_object,
         render_as_batch=True,  # SQLite alters tables by copying them
         literal_binds=url is not None,
     )

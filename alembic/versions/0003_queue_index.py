@@ -1,4 +1,5 @@
-"""ix_tickets_queue carries team and assignee: queue filters and counts read the index only
+"""ix_tickets_queue in queue order (rank descending) and carrying team and assignee: a queue's
+rows come out of the index in order, its filters and counts read the index only
 
 Revision ID: 0003
 Revises: 0002
@@ -6,6 +7,7 @@ Revises: 0002
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
@@ -14,7 +16,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 OLD = ["status", "kind", "queue_rank", "due_at"]
-NEW = [*OLD, "team_id", "assignee_id"]
+NEW = ["status", "kind", sa.text("queue_rank DESC"), "due_at", "team_id", "assignee_id"]
 
 
 def upgrade() -> None:

@@ -183,14 +183,17 @@ def _team_scope(agent: Agent) -> sa.ColumnElement[bool]:
     return sa.or_(Ticket.team_id == agent.team_id, Ticket.team_id.is_(None))
 
 
-def queue_condition(session: Session, queue: Queue | QueueDef, agent: Agent) -> sa.ColumnElement[bool]:
-    """The WHERE clause of a queue for one agent (team scope not included)."""
+def queue_condition(
+    session: Session, queue: Queue | QueueDef, agent: Agent, *, statuses_and_kinds: bool = True
+) -> sa.ColumnElement[bool]:
+    """The WHERE clause of a queue for one agent (team scope not included; without its statuses
+    and kinds when the caller reads one status and kind at a time)."""
     filters = queue.filters or {}
     parts: list[sa.ColumnElement[bool]] = []
-    statuses = filters.get("statuses") or ["open"]
-    parts.append(Ticket.status.in_(statuses))
-    if filters.get("kinds"):
-        parts.append(Ticket.kind.in_(filters["kinds"]))
+    if statuses_and_kinds:
+        parts.append(Ticket.status.in_(filters.get("statuses") or ["open"]))
+        if filters.get("kinds"):
+            parts.append(Ticket.kind.in_(filters["kinds"]))
     if filters.get("priorities"):
         parts.append(Ticket.priority.in_(filters["priorities"]))
     if filters.get("store_id"):
@@ -276,32 +279,41 @@ QUEUE_ORDER = (Ticket.queue_rank.desc(), Ticket.due_at.asc().nulls_last(), Ticke
 RANKS = sorted({sla.queue_rank(p, risk) for p in TicketPriority for risk in (False, True)}, reverse=True)
 
 
-def _in_queue_order(queue: Queue, query: sa.Select[Any], limit: int) -> sa.Select[Any]:
-    """The first `limit` rows of `query` in QUEUE_ORDER.
+def _in_queue_order(
+    session: Session, queue: Queue, agent: Agent, query: sa.Select[Any], where: list[Any], limit: int
+) -> sa.Select[Any]:
+    """The first `limit` rows of `query` in the queue (and `where`), in QUEUE_ORDER.
 
     Sorting a team queue's whole backlog (tens of thousands of waiting tickets at a big desk) took
     a quarter of a second per page. A queue of given kinds and statuses is instead read as one
-    index range per (status, kind, rank, due or not) — ix_tickets_queue gives each in due order —
-    each cut at `limit`, and only those few rows are merged and sorted. The agent's own queue
-    (no kinds; a few hundred tickets at most) is sorted as it is."""
+    range of ix_tickets_queue per (status, kind) and due or not — each already in queue order in
+    the index, which also holds the team and assignee the filters need — cut at `limit`; only
+    those few ids are merged and sorted, and only the page's tickets are joined to their buyer and
+    agent. The agent's own queue (no kinds; a few hundred tickets at most) is sorted as it is."""
     filters = queue.filters or {}
     kinds, statuses = filters.get("kinds"), filters.get("statuses") or ["open"]
     if not kinds or (filters.get("assignee") or "") == "mine":
-        return query.order_by(*QUEUE_ORDER).limit(limit)
+        return query.where(queue_condition(session, queue, agent), *where).order_by(*QUEUE_ORDER).limit(limit)
+    # One status and kind per range: with the queue's IN lists beside them the planner would
+    # read both kinds at once and sort them.
+    rest = queue_condition(session, queue, agent, statuses_and_kinds=False)
+    probe = sa.select(Ticket.id, Ticket.queue_rank, Ticket.due_at).where(rest, *where)
     parts = []
     for status in statuses:
         for kind in kinds:
-            for rank in RANKS:
-                at = sa.and_(Ticket.status == status, Ticket.kind == kind, Ticket.queue_rank == rank)
-                dated = query.where(at, Ticket.due_at.is_not(None)).order_by(Ticket.due_at, Ticket.id)
-                undated = query.where(at, Ticket.due_at.is_(None)).order_by(Ticket.id)
-                parts += [sa.select(q.limit(limit).subquery()) for q in (dated, undated)]
-    merged = sa.union_all(*parts).subquery("queue_rows")
-    return (
-        sa.select(merged)
+            at = sa.and_(Ticket.status == status, Ticket.kind == kind)
+            dated = probe.where(at, Ticket.due_at.is_not(None)).order_by(
+                Ticket.queue_rank.desc(), Ticket.due_at, Ticket.id
+            )
+            undated = probe.where(at, Ticket.due_at.is_(None)).order_by(Ticket.queue_rank.desc(), Ticket.id)
+            parts += [sa.select(q.limit(limit).subquery()) for q in (dated, undated)]
+    merged = sa.union_all(*parts).subquery("queue_candidates")
+    page = (
+        sa.select(merged.c.id)
         .order_by(merged.c.queue_rank.desc(), merged.c.due_at.asc().nulls_last(), merged.c.id.asc())
         .limit(limit)
     )
+    return query.where(Ticket.id.in_(page)).order_by(*QUEUE_ORDER)
 
 
 def queue_rows(
@@ -346,12 +358,11 @@ def queue_rows(
         .select_from(Ticket)
         .outerjoin(Customer, Customer.id == Ticket.customer_id)
         .outerjoin(Agent, Agent.id == Ticket.assignee_id)
-        .where(queue_condition(session, queue, agent))
-        .where(_team_scope(agent))
     )
+    where = [_team_scope(agent)]
     if cursor:
-        base = base.where(_after(*_decode(cursor)))
-    rows = list(session.execute(_in_queue_order(queue, base, limit + 1)))
+        where.append(_after(*_decode(cursor)))
+    rows = list(session.execute(_in_queue_order(session, queue, agent, base, where, limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     items = [
