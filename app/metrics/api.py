@@ -33,9 +33,9 @@ class MetricsOut(BaseModel):
     agent_id: int | None
     kpis: dict[str, KpiOut]
     per_agent: dict[str, dict[str, str | None]] | None = None
-    # The figures come from the rollup as of this time (at most a couple of minutes old); null when
-    # they were computed from the live tables just now. `today_as_of` is the same value (its
-    # earlier name, when only today's figures could lag).
+    # The figures come from the rollup as of this time (seconds old while `huitou dispatch` keeps
+    # up); null when they were computed from the live tables just now. `today_as_of` is the same
+    # value (its earlier name, when only today's figures could lag).
     as_of: str | None = None
     today_as_of: str | None = None
 

@@ -140,6 +140,7 @@ class Figures:
     rows: list[Row] = field(default_factory=list)
     qa: dict[int, Decimal] = field(default_factory=dict)
     as_of: datetime | None = None  # the figures are as of this time (the rollup's last refresh)
+    behind: bool = False  # … which is more than rollups.LAG ago: the background worker is behind
 
     def __post_init__(self) -> None:
         self.total: dict[str, int] = defaultdict(int)
@@ -286,8 +287,8 @@ def collect(
 ) -> Figures:
     """The components behind `keys` (and the `extra` families: funnel, heat map …) for a period.
     `agent_hists`: also per-agent histograms (a p90 per agent) when the scope is the whole desk.
-    `now` (a dashboard's clock): the figures may come from the rollup as of its last refresh, up
-    to rollups.LAG old, instead of changed days being computed live; Figures.as_of says when."""
+    `now` (a page's clock): the figures come from the rollup as of its last refresh instead of
+    changed days being computed live; Figures.as_of says when (and .behind if it is long ago)."""
     from app.metrics import rollups
 
     keys = list(keys)

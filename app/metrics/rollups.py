@@ -5,8 +5,8 @@ Kept correct as data changes: `refresh` (the dispatch job, every few seconds) fi
 that changes since its previous run can affect (app.metrics.rollup_changes) and recomputes them
 with the same family queries the live path runs; a read finds the days changed since the last
 refresh and computes those live, so a day's figures are exact from either source. The exception
-is a caller that passes `now`: a dashboard shows the figures as of the last refresh
-(at most LAG old, and says so) instead of recomputing changed days on every load.
+is a caller that passes `now`: a page shows the figures as of the last refresh (and says so)
+instead of recomputing changed days on every load.
 A change committed while a refresh was reading is caught by the next one (the refresh looks back
 one run). Deleting rows (which the product does not do: erasure anonymises) calls for `rebuild`.
 """
@@ -37,7 +37,7 @@ from app.metrics.rollup_models import MetricRollup, MetricRollupState
 rollups = MetricRollup.__table__
 MAX_BACK_DAYS = 400  # days before today worth keeping rolled up (a dashboard spans 366 at most)
 RUN_DAYS = 31  # days per family query while refreshing
-LAG = timedelta(minutes=2)  # how old the rolled-up figures a dashboard shows may be
+LAG = timedelta(minutes=2)  # rolled-up figures older than this on a page: the worker is behind
 TODAY_EVERY = timedelta(minutes=1)  # today is recomputed at most this often (it changes constantly)
 JOB_BUDGET_SECONDS = 5.0  # one dispatch cycle stops recomputing days after this long
 SQLITE_SLICE_SECONDS = 0.05  # on SQLite, each write transaction of a refresh stops after this long
@@ -115,6 +115,7 @@ def collect(
     rolled: set[date] = set()
     if _enabled.get():
         rolled, figures.as_of = usable_days(session, period, now=now)
+        figures.behind = bool(now and figures.as_of and now - figures.as_of > LAG)
     live = _runs(sorted(set(period.dates()) - rolled))
     with tuned_sqlite_reads(session) if live else contextlib.nullcontext():
         for first, last in live:
@@ -132,13 +133,15 @@ def usable_days(
 ) -> tuple[set[date], datetime | None]:
     """Days of the period the rollup holds that nothing changed since its last refresh.
 
-    With `now` (a dashboard's clock), the figures may instead be those of the last refresh, if it
-    is at most LAG old: every rolled-up day is then read from the rollup, and the time they are
-    correct as of is returned — the last refresh's start for the days it brought up to date, the
-    day's own computation for a day it left pending (today, recomputed once a minute; days a
-    refresh had no time for). Under a busy desk every day changes all the time, and recomputing
-    the changed ones from the live tables on each read made the dashboard and an agent's own
-    figures take seconds (scripts/bench/run.sh). Without `now` the figures are exact."""
+    With `now` (a page's clock), the figures are instead those of the rollup as it stands: every
+    rolled-up day is read from it, and the time they are correct as of is returned — the last
+    refresh's start for the days it brought up to date, the day's own computation for a day it
+    left pending (today, recomputed once a minute; days a refresh had no time for). Under a busy
+    desk every day changes all the time: recomputing the changed ones from the live tables on each
+    read made an agent's own figures take seconds at a million orders, and fifty agents' pages
+    doing it at once stalled the whole server (scripts/bench/run.sh). The page says how old the
+    figures are, and that the worker is behind when that is more than LAG (Figures.behind).
+    Without `now` the figures are exact."""
     state = session.get(MetricRollupState, 1)
     if state is None or state.tz != period.tz or not state.seen or state.seen.get("v") != version():
         return set(), None
@@ -153,10 +156,10 @@ def usable_days(
     if not computed:
         return set(), None
     refreshed = _seen_at(state)
-    if now is not None and refreshed is not None and now - refreshed <= LAG:
+    if now is not None and refreshed is not None:
         pending = _pending(state)
         fresh = {d: (at if d in pending else refreshed) for d, at in computed.items()}
-        usable = {d for d, at in fresh.items() if at is not None and now - at <= LAG}
+        usable = {d for d, at in fresh.items() if at is not None}
         return usable, min((fresh[d] for d in usable), default=None)
     stale = rollup_changes.changed_days(session, since=state.seen, tz=state.tz)
     if stale is rollup_changes.EVERYTHING:

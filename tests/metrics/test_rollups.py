@@ -116,8 +116,10 @@ def test_today_is_rolled_up_and_shown_as_of_its_refresh_on_a_dashboard(db):
     assert rollup_state(db).pending == ["2026-11-20"]
     assert date(2026, 11, 20) not in usable(db)
     assert rollups.usable_days(db, NOVEMBER, now=local(20, 12, 1))[1] == now
-    # … and not once the refresh is older than LAG: then today is live again.
-    assert date(2026, 11, 20) not in rollups.usable_days(db, NOVEMBER, now=local(20, 12, 3))[0]
+    # … and still once the refresh is older than LAG (the worker is behind): the page says so.
+    assert rollups.usable_days(db, NOVEMBER, now=local(20, 12, 3)) == (usable(db) | {date(2026, 11, 20)}, now)
+    late = kpis.collect(db, period=NOVEMBER, scope=Scope(), keys=["tickets_in"], now=local(20, 12, 3))
+    assert late.as_of == now and late.behind and not figures.behind
     rollups.refresh(db, now=local(20, 12, 4))
     assert date(2026, 11, 20) in usable(db)
     assert_same(db)
@@ -125,7 +127,7 @@ def test_today_is_rolled_up_and_shown_as_of_its_refresh_on_a_dashboard(db):
 
 def test_a_dashboard_shows_changed_past_days_as_of_the_refresh_and_exact_reads_stay_live(db):
     """A busy desk changes old days all the time (replies to old tickets): a dashboard reads them
-    from the rollup as of the last refresh (at most LAG old) instead of from the live tables."""
+    from the rollup as of the last refresh instead of from the live tables."""
     made = desk(db)
     refreshed = local(20, 12)
     rollups.refresh(db, now=refreshed)
@@ -135,18 +137,21 @@ def test_a_dashboard_shows_changed_past_days_as_of_the_refresh_and_exact_reads_s
     changed = local(3).date()
     assert changed not in usable(db)  # exact reads compute the changed day live …
     assert assert_same(db)["avg_response"].denominator == before.denominator + 1
-    # … a dashboard within LAG of the refresh shows every day as of the refresh, and says so
+    # … a dashboard shows every day as of the refresh, and says so
     days, as_of = rollups.usable_days(db, NOVEMBER, now=refreshed + rollups.LAG)
     assert changed in days and as_of == refreshed
-    board = kpis.collect(db, period=NOVEMBER, scope=Scope(), keys=["avg_response"], now=refreshed + rollups.LAG)
+    board = kpis.collect(
+        db, period=NOVEMBER, scope=Scope(), keys=["avg_response"], now=refreshed + rollups.LAG
+    )
     assert board.as_of == refreshed
     assert board.values(["avg_response"])["avg_response"] == before
-    # … and after LAG without a refresh (the worker stopped) the changed day is live again.
+    # … and after LAG without a refresh (the worker stopped) still as of the refresh, marked behind.
     late = refreshed + rollups.LAG + timedelta(seconds=1)
     days, as_of = rollups.usable_days(db, NOVEMBER, now=late)
-    assert changed not in days and as_of is None
+    assert changed in days and as_of == refreshed
     late_board = kpis.collect(db, period=NOVEMBER, scope=Scope(), keys=["avg_response"], now=late)
-    assert late_board.values(["avg_response"])["avg_response"].denominator == before.denominator + 1
+    assert late_board.values(["avg_response"])["avg_response"] == before
+    assert late_board.behind and not board.behind
 
 
 def test_a_refresh_out_of_time_keeps_stale_days_pending_and_shows_them_as_of_their_computation(db):
@@ -163,9 +168,9 @@ def test_a_refresh_out_of_time_keeps_stale_days_pending_and_shows_them_as_of_the
     assert not pending & usable(db)  # exact reads: live
     days, as_of = rollups.usable_days(db, NOVEMBER, now=second + timedelta(seconds=30))
     assert pending <= days and as_of == first  # their rows are as of the first refresh
-    # Once those rows are older than LAG they are read live, the rest still as of the refresh.
+    # The figures are as old as the oldest day read: later, still the pending rows' time.
     days, as_of = rollups.usable_days(db, NOVEMBER, now=first + rollups.LAG + timedelta(seconds=1))
-    assert not pending & days and as_of == second
+    assert pending <= days and as_of == first
     rollups.refresh(db, now=second + timedelta(minutes=1))
     assert rollup_state(db).pending == [] or rollup_state(db).pending == ["2026-11-20"]
     assert_same(db)

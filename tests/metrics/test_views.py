@@ -240,3 +240,24 @@ def test_api_returns_values_with_formulas_and_null_without_data(client, db):
     assert bad.status_code == 422 and bad.json()["error"] == "invalid"
     assert client.get("/api/v1/metrics?kpi=nope", headers=bearer(key)).status_code == 422
     assert client.get("/api/v1/metrics?store=no-such-store", headers=bearer(key)).status_code == 404
+
+
+def test_an_agents_figures_say_how_old_they_are_and_when_the_worker_is_behind(client, db):
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    from app.metrics import rollups
+
+    me = make_agent(db, display_name="小美")
+    answered_ticket(db, me, make_customer(db), day=3, gap=30)
+    refreshed = datetime.now(UTC).replace(microsecond=0)
+    rollups.refresh(db, now=refreshed)
+    db.commit()
+    login(client, me)
+    with time_machine.travel(refreshed + timedelta(seconds=20), tick=False):
+        fresh = client.get("/reports/me/kpis", headers={"HX-Request": "true"}).text
+    with time_machine.travel(refreshed + rollups.LAG + timedelta(minutes=1), tick=False):
+        late = client.get("/reports/me/kpis", headers={"HX-Request": "true"}).text
+    assert "每隔几秒刷新" in fresh and "落后或已停止" not in fresh
+    assert "huitou dispatch" in late and "落后或已停止" in late
