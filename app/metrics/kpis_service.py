@@ -165,7 +165,7 @@ def _solved(sql: Sql, scope: Scope) -> Any:
         )
         .where(
             sql.within(t.c.solved_at),
-            t.c.status.in_(SOLVED),
+            sql.unselective(t.c.status.in_(SOLVED)),
             *scope.where(store=t.c.store_id, agent=t.c.assignee_id),
         )
         .group_by("d", "s", "a")

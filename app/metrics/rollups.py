@@ -19,6 +19,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -207,12 +208,15 @@ def _read(
 # --- refreshing --------------------------------------------------------------------------------
 
 
-def _state(session: Any, tz: str) -> MetricRollupState | None:
-    """The state row, locked for this refresh (None: another worker is refreshing)."""
+def _state(session: Any, tz: str, *, create: bool = True) -> MetricRollupState | None:
+    """The state row, locked for this refresh (None: another worker is refreshing). Without
+    `create`, a missing row is a new one not yet stored (a read transaction writes nothing)."""
     query = sa.select(MetricRollupState).where(MetricRollupState.id == 1)
     if is_postgres(session):
         query = query.with_for_update(skip_locked=True)
     state = session.execute(query).scalar_one_or_none()
+    if state is None and not create:
+        return MetricRollupState(id=1, tz=tz, seen={}, safe={}, pending=[])
     if state is None:
         dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
         session.execute(
@@ -230,8 +234,19 @@ def _empty() -> list[Any]:
 
 def compute_days(session: Any, days: list[date], tz: str, *, now: datetime, run_days: int = RUN_DAYS) -> None:
     """Recompute the rollup rows of these days from the live tables (all families, all cells)."""
+    write_days(session, day_records(session, days, tz, now=now, run_days=run_days))
+
+
+Batch = tuple[date, date, list[dict[str, Any]]]
+
+
+def day_records(
+    session: Any, days: list[date], tz: str, *, now: datetime, run_days: int = RUN_DAYS
+) -> list[Batch]:
+    """The rollup rows of these days, computed from the live tables (reads only)."""
     from app.metrics.kpis import families
 
+    batches: list[Batch] = []
     for first, last in _runs(sorted(days), run_days):
         period = Period(first, last, tz)
         sql = Sql.for_session(session, period)
@@ -260,9 +275,29 @@ def compute_days(session: Any, days: list[date], tz: str, *, now: datetime, run_
 
         records = [record(day, None, None, found, True) for day, found in wholes.items()]
         records += [record(day, store, agent, found, False) for (day, store, agent), found in cells.items()]
+        batches.append((first, last, records))
+    return batches
+
+
+def write_days(session: Any, batches: list[Batch]) -> None:
+    for first, last, records in batches:
         session.execute(sa.delete(rollups).where(rollups.c.day.between(first, last)))
         for i in range(0, len(records), 2000):
             session.execute(sa.insert(rollups), records[i : i + 2000])
+
+
+@dataclass
+class Plan:
+    """A refresh worked out on a read: what to write, and the watermarks to record."""
+
+    tz: str
+    marks: dict[str, Any]
+    reset: bool  # other KPI definitions or time zone: every stored row goes
+    today: date
+    batches: list[Batch]
+    done: list[date]
+    pending: set[date]
+    safe: dict[str, Any]
 
 
 def refresh(
@@ -272,15 +307,24 @@ def refresh(
     up, newest first. `max_days` / `budget_seconds` bound the work; changed days left over stay
     pending (exact reads take them live) and are done by a later refresh. Returns the days
     recomputed."""
+    found = plan(session, now=now, max_days=max_days, budget_seconds=budget_seconds)
+    return apply(session, found, now=now) if found is not None else 0
+
+
+def plan(
+    session: Any, *, now: datetime, max_days: int | None = None, budget_seconds: float | None = None
+) -> Plan | None:
+    """The reading half of a refresh: which days changed, and their new rows (None: another
+    worker holds the refresh)."""
     tz = rollup_tz()
-    state = _state(session, tz)
+    state = _state(session, tz, create=is_postgres(session))
     if state is None:
-        return 0  # another worker holds the refresh
+        return None
     with tuned_sqlite_reads(session):
-        return _refresh(session, state, tz, now=now, max_days=max_days, budget_seconds=budget_seconds)
+        return _plan(session, state, tz, now=now, max_days=max_days, budget_seconds=budget_seconds)
 
 
-def _refresh(
+def _plan(
     session: Any,
     state: MetricRollupState,
     tz: str,
@@ -288,17 +332,17 @@ def _refresh(
     now: datetime,
     max_days: int | None,
     budget_seconds: float | None,
-) -> int:
+) -> Plan:
     marks = rollup_changes.marks(session, now=now) | {"v": version()}
-    if state.tz != tz or (state.seen and state.seen.get("v") != marks["v"]):
-        session.execute(sa.delete(rollups))
-        state.tz, state.seen, state.safe, state.pending = tz, {}, {}, []
+    reset = state.tz != tz or bool(state.seen and state.seen.get("v") != marks["v"])
     today = local_today(now, tz)
     r = rollups
-    have = dict(
-        session.execute(sa.select(r.c.day, r.c.computed_at).where(r.c.whole_day.is_(sa.true()))).all()
-    )
-    if state.safe:
+    have: dict[date, Any] = {}
+    if not reset:
+        have = dict(
+            session.execute(sa.select(r.c.day, r.c.computed_at).where(r.c.whole_day.is_(sa.true()))).all()
+        )
+    if state.safe and not reset:
         changed = rollup_changes.changed_days(session, since=state.safe, tz=tz)
         stale = set(have) if changed is rollup_changes.EVERYTHING else (changed | _pending(state)) & set(have)
     else:
@@ -309,9 +353,7 @@ def _refresh(
     if today in stale and last is not None and now - last < TODAY_EVERY:
         stale.discard(today)
         pending.add(today)
-    if any(d > today for d in have):  # a clock set back: those days have not happened
-        session.execute(sa.delete(rollups).where(rollups.c.day > today))
-        stale = {d for d in stale if d <= today}
+    stale = {d for d in stale if d <= today}  # a clock set back: later days have not happened
     wanted: list[date] = sorted(stale, reverse=True)
     first = rollup_changes.earliest_day(session, tz)
     if first is not None:
@@ -320,24 +362,37 @@ def _refresh(
         wanted += [d for d in newest_first if d not in have]
     todo = wanted if max_days is None else wanted[:max_days]
     done: list[date] = []
+    batches: list[Batch] = []
     started = time.monotonic()  # a duration, not the time of day: the budget of one job cycle
     step = 1 if budget_seconds is not None else max(len(todo), 1)
     for i in range(0, len(todo), step):
         if budget_seconds is not None and done and time.monotonic() - started > budget_seconds:
             break
         chunk = todo[i : i + step]
-        compute_days(session, chunk, tz, now=now)
+        batches += day_records(session, chunk, tz, now=now)
         done += chunk
-    # Stale days not recomputed now keep their rows, pending: exact reads take them live, a
-    # dashboard shows them as of their computation while that is at most LAG old.
+    # Stale days not recomputed now keep their rows, pending: exact reads take them live, a page
+    # shows them as of their computation.
     pending |= (set(wanted) - set(done)) & set(have)
-    state.safe = state.seen or marks
-    state.seen = marks
-    state.pending = sorted(d.isoformat() for d in pending)
+    safe = ({} if reset else state.seen) or marks
+    return Plan(tz, marks, reset, today, batches, done, pending, safe)
+
+
+def apply(session: Any, found: Plan, *, now: datetime) -> int:
+    """The writing half of a refresh: the new rows and the watermarks, in one short transaction."""
+    if found.reset:
+        session.execute(sa.delete(rollups))
+    session.execute(sa.delete(rollups).where(rollups.c.day > found.today))
+    write_days(session, found.batches)
+    state = _state(session, found.tz)  # on PostgreSQL the plan's transaction holds it already
+    if state is None:
+        return 0
+    state.tz, state.safe, state.seen = found.tz, found.safe, found.marks
+    state.pending = sorted(d.isoformat() for d in found.pending)
     state.refreshed_at = now
     session.add(state)
     session.flush()
-    return len(done)
+    return len(found.done)
 
 
 def rebuild(session: Any, *, now: datetime) -> int:
@@ -351,17 +406,21 @@ def rebuild(session: Any, *, now: datetime) -> int:
 def refresh_job(now: datetime) -> int:
     """The dispatch job: a refresh bounded by time, so one cycle never holds up the other jobs.
 
-    On SQLite the refresh runs as a series of short transactions (a day or two each): its write
-    lock is the only one, and holding it for the whole budget would stall every webhook and reply
-    of the server for seconds (seen in scripts/bench/load.py). Each transaction picks up where the
-    last stopped (days left over are recomputed by the next refresh)."""
+    On SQLite each step computes a day in a read transaction and writes it in a short write
+    transaction: a day's queries take seconds at a million orders, and holding SQLite's only write
+    lock meanwhile stalled every webhook and reply of the server until they gave up (seen in
+    scripts/bench/run.sh). Each step picks up where the last stopped."""
     if not get_settings().is_sqlite:
         with session_scope() as session:
             return refresh(session, now=now, budget_seconds=JOB_BUDGET_SECONDS)
     started, total = time.monotonic(), 0
     while time.monotonic() - started < JOB_BUDGET_SECONDS:
+        with session_scope(write=False) as session:
+            found = plan(session, now=now, budget_seconds=SQLITE_SLICE_SECONDS)
+        if found is None:
+            break
         with session_scope() as session:
-            done = refresh(session, now=now, budget_seconds=SQLITE_SLICE_SECONDS)
+            done = apply(session, found, now=now)
         total += done
         if not done:
             break

@@ -196,6 +196,19 @@ def test_a_bounded_refresh_leaves_the_rest_to_the_live_tables(db):
     assert usable(db) == set(NOVEMBER.dates()[2:])
 
 
+def test_a_refresh_reads_first_and_writes_in_one_short_step(db):
+    """What the dispatch job does on SQLite: plan in a read transaction (seconds of queries at a
+    big desk), then apply the rows and watermarks in a short write transaction."""
+    desk(db)
+    found = rollups.plan(db, now=AFTER)
+    assert found is not None and len(found.done) == 30
+    assert db.exec(select_rollup_days()).first() is None  # planning wrote no row
+    assert rollups.apply(db, found, now=AFTER) == 30
+    assert usable(db) == set(NOVEMBER.dates()[2:])
+    assert_same(db)
+    assert rollups.refresh(db, now=AFTER + timedelta(minutes=1)) == 0
+
+
 def test_rebuild_and_the_dispatch_job_entry(db):
     desk(db)
     assert rollups.rebuild(db, now=AFTER) == 30
