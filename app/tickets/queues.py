@@ -204,10 +204,19 @@ def queue_condition(
     if mode == "mine":
         parts.append(Ticket.assignee_id == agent.id)
     elif mode == "unassigned":
-        parts.append(Ticket.assignee_id.is_(None))
+        parts.append(_broad(session, Ticket.assignee_id.is_(None)))
     else:
-        parts.append(sa.or_(Ticket.assignee_id.is_(None), Ticket.assignee_id == agent.id))
+        parts.append(_broad(session, sa.or_(Ticket.assignee_id.is_(None), Ticket.assignee_id == agent.id)))
     return sa.and_(*parts)
+
+
+def _broad(session: Session, condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+    """Most waiting tickets are unassigned: told so, SQLite's planner reads a queue through its
+    kinds (ix_tickets_queue, team and assignee inside) instead of every unassigned ticket of the
+    desk through the assignee index (25 ms instead of 1 ms per count at 100,000 open tickets)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return sa.func.likelihood(condition, sa.literal_column("0.9"))
+    return condition
 
 
 # A queue's count stops at COUNT_CAP (shown as "999+"): an agent needs "a lot" there, not the
@@ -222,20 +231,29 @@ def queue_counts(session: Session, *, agent: Agent, now: datetime) -> dict[str, 
     if not queues:
         return {}
     counts = [
-        sa.select(sa.func.count())
-        .select_from(
-            sa.select(sa.literal(1))
-            .select_from(Ticket)
-            .where(queue_condition(session, q, agent), _team_scope(agent))
-            .limit(COUNT_CAP)
-            .subquery()
-        )
-        .scalar_subquery()
-        .label(f"q{i}")
+        sa.select(sa.func.count()).select_from(_capped(session, q, agent)).scalar_subquery().label(f"q{i}")
         for i, q in enumerate(queues)
     ]
     row = session.execute(sa.select(*counts)).one()
     return {q.key: int(row[i] or 0) for i, q in enumerate(queues)}
+
+
+def _capped(session: Session, queue: Queue, agent: Agent) -> sa.Subquery:
+    """Up to COUNT_CAP rows of the queue: read one (status, kind) index range after another when
+    the queue names its kinds (with the IN lists the planner reads the desk's unassigned tickets)."""
+    filters = queue.filters or {}
+    kinds, statuses = filters.get("kinds"), filters.get("statuses") or ["open"]
+    if not kinds:
+        where = [queue_condition(session, queue, agent), _team_scope(agent)]
+        return sa.select(sa.literal(1)).select_from(Ticket).where(*where).limit(COUNT_CAP).subquery()
+    rest = [queue_condition(session, queue, agent, statuses_and_kinds=False), _team_scope(agent)]
+    ranges = [
+        sa.select(sa.literal(1).label("one")).where(Ticket.status == status, Ticket.kind == kind, *rest)
+        for status in statuses
+        for kind in kinds
+    ]
+    union = sa.union_all(*ranges).subquery() if len(ranges) > 1 else ranges[0].subquery()
+    return sa.select(union.c.one).limit(COUNT_CAP).subquery()
 
 
 # --- rows, with a keyset cursor over (priority desc, due asc nulls last, id) --------------------------

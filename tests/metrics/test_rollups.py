@@ -69,7 +69,11 @@ def test_a_late_reply_to_an_old_question_is_seen_before_and_after_the_next_refre
     assert local(3).date() in rollup_changes.changed_days(db, since=rollup_state(db).seen, tz="Asia/Shanghai")
     after = assert_same(db)["avg_response"]
     assert after.denominator == before.denominator + 1
-    rollups.refresh(db, now=AFTER + timedelta(minutes=1))
+    # A day recomputed less than PAST_EVERY ago waits (pending, read live by exact reads) …
+    assert rollups.refresh(db, now=AFTER + timedelta(minutes=1)) == 0
+    assert date(2026, 11, 3) not in usable(db) and assert_same(db)["avg_response"] == after
+    # … and is recomputed by the first refresh after that.
+    assert rollups.refresh(db, now=AFTER + rollups.PAST_EVERY) >= 1
     assert date(2026, 11, 3) in usable(db)
     assert assert_same(db)["avg_response"] == after
 
@@ -90,7 +94,8 @@ def test_a_refund_on_an_old_order_and_a_recovering_review_are_kept_correct(db):
     values = assert_same(db)
     assert values["refund_rate"].numerator == 1
     assert values["bad_review_recovery"].value == Decimal("100.0")
-    assert rollups.refresh(db, now=AFTER + timedelta(minutes=3)) >= 2  # the payment's and the review's days
+    later = AFTER + rollups.PAST_EVERY + timedelta(minutes=3)
+    assert rollups.refresh(db, now=later) >= 2  # the payment's and the review's days
     assert date(2026, 11, 13) in usable(db)
     assert assert_same(db)["refund_rate"].numerator == 1
 
@@ -161,7 +166,7 @@ def test_a_refresh_out_of_time_keeps_stale_days_pending_and_shows_them_as_of_the
     for buyer in made["buyers"][:3]:
         t = next(iter(db.exec(kpis_ticket_of(buyer))))
         h.message(db, t, "outbound", local(20, 12, 0, 30), author=made["x"])
-    second = local(20, 12, 1)
+    second = first + rollups.PAST_EVERY
     assert rollups.refresh(db, now=second, max_days=1) == 1  # one changed day recomputed
     pending = {date.fromisoformat(d) for d in rollup_state(db).pending}
     assert pending and all(d in {r.day for r in db.exec(select_rollup_days())} for d in pending)
