@@ -1,0 +1,159 @@
+"""Service time of each desk request alone, on a copy of an existing dataset: what one request
+costs the server with nothing else running (the mixed load in run.sh shows what queueing adds).
+
+    .venv/bin/python scripts/bench/requests.py --sqlite /tmp/huitou-bench/dataset-….db --runs 5
+    .venv/bin/python scripts/bench/requests.py --pg huitou_bench_… --only kpis,counts,rows
+
+The app runs in this process (Starlette's TestClient: about 5 ms of client overhead per request
+is included, as /healthz shows) in production settings, as one agent and one supervisor created
+on the copy; the rollup is refreshed first, as `huitou dispatch` keeps it. Prints the median wall
+and CPU time per request; the copy is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import load  # noqa: E402 - the load benchmark's dataset helpers and signed webhooks
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sqlite", type=Path, help="an SQLite dataset (copied)")
+    parser.add_argument("--pg", help="a PostgreSQL dataset database (copied as a template)")
+    parser.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", default="", help="comma-separated operations (default: all)")
+    args = parser.parse_args(argv)
+    if bool(args.sqlite) == bool(args.pg):
+        parser.error("give one of --sqlite PATH or --pg DATABASE")
+    admin, dropped = None, None
+    if args.sqlite:
+        target = Path("/tmp") / f"huitou-requests-{os.getpid()}.db"
+        url = load.copy_sqlite(args.sqlite, target)
+    else:
+        admin = load.PgAdmin(args.pg_admin)
+        url, dropped = load.pg_copy(admin, args.pg)
+    try:
+        return measure(url, args.runs, [o for o in args.only.split(",") if o])
+    finally:
+        if args.sqlite:
+            for leftover in target.parent.glob(target.name + "*"):
+                leftover.unlink()
+        elif admin is not None and dropped:
+            admin.execute(f'DROP DATABASE IF EXISTS "{dropped}" WITH (FORCE)')
+
+
+def measure(url: str, runs: int, only: list[str]) -> int:
+    os.environ |= load.server_env(load.sa_url(url) if url.startswith("postgresql") else url)
+    os.environ["HUITOU_BASE_URL"] = "http://127.0.0.1:8000"  # loopback: cookies without Secure
+    load.huitou(url, "migrate", quiet=True)
+    people = load.prepare(url, 1, 1)
+
+    from starlette.testclient import TestClient
+
+    import app.integrations.jobs as jobs
+    from app.db import session_scope
+    from app.main import create_app
+    from app.metrics import rollups
+
+    jobs._worker.submit = lambda _id: None  # processing is timed on its own below
+    with session_scope() as session:
+        rollups.refresh(session, now=datetime.now(UTC))
+    application = create_app()
+    agent, supervisor = (TestClient(application, base_url="http://127.0.0.1") for _ in range(2))
+    csrf, page = login(agent, people.agents[0])
+    login(supervisor, people.supervisors[0])
+    queue = load.QUEUE_RE.search(page).group(1)
+    htmx = {"HX-Request": "true", "X-CSRF-Token": csrf}
+    hooks = load.Webhooks(load.Balancer(["http://127.0.0.1"]), load.Ledger(), first=int(time.time()))
+    ticket: dict[str, int] = {}
+
+    def claim():
+        answer = agent.post("/tickets/next", data={"queue": ""}, headers=htmx, follow_redirects=False)
+        ticket["id"] = int(answer.headers["HX-Redirect"].rsplit("/", 1)[-1])
+        return answer
+
+    def reply():
+        claim()
+        data = {"mode": "reply", "body": "好的亲", "channel": "manual", "then": "solved"}
+        return agent.post(f"/tickets/{ticket['id']}/messages", data=data, headers=htmx)
+
+    def webhook():
+        _, _, body, headers = hooks.delivery()
+        return agent.post(f"/webhooks/shopify/{load.STORE_SLUG}", content=body, headers=headers)
+
+    operations: dict[str, Callable[[], object]] = {
+        "healthz": lambda: agent.get("/healthz"),
+        "workbench": lambda: agent.get("/"),
+        "counts": lambda: agent.get(f"/queues/counts?queue={queue}", headers=htmx),
+        "rows": lambda: agent.get(f"/queues/{queue}/rows", headers=htmx),
+        "kpis": lambda: agent.get("/reports/me/kpis", headers=htmx),
+        "targets": lambda: agent.get("/reports/me/targets", headers=htmx),
+        "seen": lambda: agent.post("/me/seen", headers=htmx),
+        "next": claim,
+        "workspace": lambda: agent.get(f"/tickets/{ticket['id']}"),
+        "presence": lambda: agent.post(f"/tickets/{ticket['id']}/presence", headers=htmx),
+        "suggest": lambda: agent.get(f"/phrasing/suggest?ticket_id={ticket['id']}", headers=htmx),
+        "thread": lambda: agent.get(f"/tickets/{ticket['id']}/thread", headers=htmx),
+        "reply": reply,
+        "dashboard": lambda: supervisor.get("/reports"),
+        "webhook": webhook,
+    }
+    claim()
+    print(f"{'request':12} {'wall ms':>9} {'cpu ms':>9}   (median of {runs}, one at a time)")
+    for name in only or list(operations):
+        operations[name]()  # once untimed: templates compiled, caches warm
+        walls, cpus = [], []
+        for _ in range(runs):
+            wall, cpu = time.perf_counter(), time.process_time()
+            answer = operations[name]()
+            walls.append(time.perf_counter() - wall)
+            cpus.append(time.process_time() - cpu)
+            if answer.status_code >= 400:
+                print(f"{name}: HTTP {answer.status_code} {answer.text[:200]}")
+                return 1
+        print(f"{name:12} {statistics.median(walls) * 1000:9.1f} {statistics.median(cpus) * 1000:9.1f}")
+    if not only or "webhook" in only:
+        process_stored()
+    return 0
+
+
+def process_stored() -> None:
+    import sqlalchemy as sa
+
+    from app.db import get_engine
+    from app.integrations import jobs
+
+    with get_engine().connect() as conn:
+        ids = list(conn.execute(sa.text("SELECT id FROM webhook_inbox WHERE status = 'received'")).scalars())
+    if ids:
+        wall, cpu = time.perf_counter(), time.process_time()
+        jobs.process_messages(ids)
+        each = 1000 / len(ids)
+        print(
+            f"{'processing':12} {(time.perf_counter() - wall) * each:9.1f} "
+            f"{(time.process_time() - cpu) * each:9.1f}   (each of {len(ids)} stored orders/create)"
+        )
+
+
+def login(client, username: str) -> tuple[str, str]:
+    token = load.CSRF_RE.search(client.get("/login").text).group(1)
+    form = {"username": username, "password": load.PASSWORD, "next": "/", "csrf_token": token}
+    answer = client.post("/login", data=form, follow_redirects=False)
+    if answer.status_code != 303:
+        raise SystemExit(f"login of {username} failed: {answer.status_code}")
+    page = client.get("/").text
+    return load.CSRF_RE.search(page).group(1), page
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
