@@ -23,10 +23,9 @@ def _routes(routes: list[Any]) -> Iterator[Any]:
 
 
 def _paths(route: Any) -> list[str]:
-    """Concrete paths of the route: its parameters filled with a number and with a word."""
-    return [
-        re.sub(r"\{[^}]+\}", fill, route.path) for fill in ("7", "word")
-    ]  # a word may not fit an int parameter: then the route itself does not match it
+    """Concrete paths of the route: its parameters filled with a number and with a word (a word
+    may not fit an int parameter: then the route itself does not match it, and it is skipped)."""
+    return [re.sub(r"\{[^}]+\}", fill, route.path) for fill in ("7", "word")]
 
 
 @pytest.fixture(scope="module")
