@@ -17,7 +17,9 @@ from app.db import is_postgres, session_scope
 from app.tickets import assignment, sla
 from app.tickets.models import Ticket, TicketStatus
 
-BATCH_SIZE = 500
+# Tickets per transaction: on SQLite a write transaction keeps every desk write waiting, so each
+# stays short (tens of milliseconds); MAX_PER_RUN bounds one dispatch cycle.
+BATCH_SIZE = 50
 MAX_PER_RUN = 5_000
 
 

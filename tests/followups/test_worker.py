@@ -127,3 +127,32 @@ def test_two_concurrent_workers_never_handle_one_row_twice():
         engine.dispose()
     finally:
         drop_scratch_database(url)
+
+
+def test_a_claimed_batch_is_handled_in_short_transactions_of_a_chunk_each():
+    """On SQLite a write transaction keeps every desk write waiting: a batch of 500 in one took
+    seconds under load, so the claim's rows are handled HANDLE_CHUNK per transaction."""
+    from app.db import create_db_engine
+    from app.migrations import upgrade
+    from tests.factories import make_store
+
+    url = create_scratch_database("followups")
+    try:
+        upgrade(url)
+        engine = create_db_engine(url)
+        with Session(engine) as session:
+            store = make_store(session)
+            for _ in range(2 * jobs.HANDLE_CHUNK + 3):
+                make_order(session, store=store)
+            session.commit()
+        commits: list[int] = []
+        sa.event.listen(engine, "commit", lambda _conn: commits.append(1))
+        claimed, handled = jobs.run_batch(DUE, engine=engine, limit=500)
+        assert claimed == handled == 2 * jobs.HANDLE_CHUNK + 3
+        assert len(commits) == 1 + 3  # the claim, then three chunks
+        with Session(engine) as session:
+            statuses = session.exec(select(Followup.status, sa.func.count()).group_by(Followup.status)).all()
+            assert dict(statuses) == {FollowupStatus.done: claimed}
+        engine.dispose()
+    finally:
+        drop_scratch_database(url)
