@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     db_pool_size: int = 5
     db_max_overflow: int = 10
     log_level: str = "INFO"
+    # A Server-Timing header on every response: how long the request queued for a database
+    # session (and, writing, for the write lock), committed, and took in all (the benchmark reads
+    # it; browsers' developer tools show it). Off by default: timings tell a client about load.
+    server_timing: bool = False
 
     @field_validator("default_locale")
     @classmethod

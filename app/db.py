@@ -255,11 +255,13 @@ def _sqlite_begin_with(writer: _SqliteWriter) -> Any:
         if not conn.get_execution_options().get("sqlite_immediate"):
             conn.exec_driver_sql("BEGIN")
             return
+        started = time.perf_counter()
         if not writer.acquire(WRITER_WAIT_SECONDS):
             # As SQLAlchemy reports SQLite's own "database is locked" (the app answers 503).
             locked = sqlite3.OperationalError("database is locked (waited for Huitou's other writers)")
             raise sa.exc.OperationalError("BEGIN IMMEDIATE", None, locked)
         conn.info["huitou_writer"] = writer
+        conn.info["huitou_lock_wait"] = time.perf_counter() - started  # for Server-Timing
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
@@ -313,11 +315,62 @@ def get_engine() -> Engine:
     return create_db_engine(get_settings().database_url)
 
 
+_reading: dict[Engine, Engine] = {}  # a writing engine → the engine it was made from
+
+
+@lru_cache(maxsize=16)
+def _writing(engine: Engine) -> Engine:
+    # The same pool and event listeners; its connections carry the option the begin hook reads.
+    writing = engine.execution_options(sqlite_immediate=True)
+    _reading[writing] = engine
+    return writing
+
+
+@contextlib.contextmanager
+def reads_first(session: Session) -> Iterator[None]:
+    """Reads a writing request makes before it writes (who is logged in) run in a transaction of
+    their own that ends here, so its writing transaction — on SQLite, the write lock — begins
+    with the route's own first statement, in the route's thread, and is not held meanwhile while
+    the request goes back to the event loop and waits for another thread."""
+    bind = session.bind
+    if (
+        session.in_transaction()
+        or not isinstance(bind, Engine)
+        or bind not in _reading
+        or bind.dialect.name != "sqlite"  # PostgreSQL's writers lock rows, not the database
+    ):
+        yield
+        return
+    session.bind = _reading[bind]
+    try:
+        yield
+        session.commit()
+    finally:
+        session.bind = bind
+
+
+def commit_writes(session: Session) -> None:
+    """Commit what the request wrote, now; what it still reads (the page it renders afterwards)
+    runs in a reading transaction, which on SQLite does not hold the write lock."""
+    session.commit()
+    if isinstance(session.bind, Engine) and session.bind in _reading:
+        session.bind = _reading[session.bind]
+
+
 def new_session(engine: Engine | None = None, *, write: bool = False) -> Session:
-    session = Session(engine or get_engine(), expire_on_commit=False)
-    if write:
-        session.connection(execution_options={"sqlite_immediate": True})
-    return session
+    """A session that takes no connection until its first statement. A writing one begins each of
+    its transactions holding SQLite's write lock (BEGIN IMMEDIATE, see _sqlite_begin_with), taken
+    then and not before: the lock is not held while a request still waits for a thread."""
+    engine = engine or get_engine()
+    return Session(_writing(engine) if write else engine, expire_on_commit=False)
+
+
+@event.listens_for(Session, "after_begin")
+def _report_lock_wait(session: Session, _transaction: Any, connection: sa.Connection) -> None:
+    waited = connection.info.pop("huitou_lock_wait", None)
+    timing = session.info.get("timing")
+    if waited is not None and timing is not None:
+        timing["lock"] = timing.get("lock", 0.0) + waited
 
 
 @contextlib.contextmanager
@@ -341,13 +394,20 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # threads (app.integrations.webhooks, at most 4), its inbox worker and /healthz.
 RESERVED_CONNECTIONS = 6
 _request_slots: RunVar[tuple[anyio.Semaphore, anyio.Semaphore]] = RunVar("huitou_request_sessions")
-_request_writer: RunVar[anyio.Lock] = RunVar("huitou_request_writer")
 
 
 def request_session_limit() -> int:
     """How many requests may hold a database session at once in this process."""
     settings = get_settings()
     return max(1, settings.db_pool_size + settings.db_max_overflow - RESERVED_CONNECTIONS)
+
+
+# On SQLite a request is Python under the process's one GIL and queries in the same process:
+# beyond a few at once each only runs slower, and a writer holding the write lock runs slowest
+# of all (it shares the GIL with every reader). So SQLite serves at most this many reading and
+# writing requests at once, the rest waiting without a thread (the mixed-load benchmark, tiny
+# dataset: webhook p95 1.3-11 s with 6 + 3, 0.12 s with 3 + 1).
+SQLITE_SLOTS = (3, 2)
 
 
 def _slots(write: bool) -> anyio.Semaphore:
@@ -358,18 +418,12 @@ def _slots(write: bool) -> anyio.Semaphore:
     except LookupError:
         limit = request_session_limit()
         write_slots = max(1, limit // 3)
-        readers, writers = anyio.Semaphore(max(1, limit - write_slots)), anyio.Semaphore(write_slots)
+        read_slots = max(1, limit - write_slots)
+        if get_settings().is_sqlite:
+            read_slots, write_slots = min(read_slots, SQLITE_SLOTS[0]), min(write_slots, SQLITE_SLOTS[1])
+        readers, writers = anyio.Semaphore(read_slots), anyio.Semaphore(write_slots)
         _request_slots.set((readers, writers))
     return writers if write else readers
-
-
-def _write_gate() -> anyio.Lock:
-    try:
-        return _request_writer.get()
-    except LookupError:
-        gate = anyio.Lock()
-        _request_writer.set(gate)
-        return gate
 
 
 def _rollback(session: Session) -> None:
@@ -388,19 +442,25 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     a connection held by requests that wait for a thread to run their route: a deadlock that
     lasts until the pool's timeout, found by the mixed-load benchmark (scripts/bench/load.py).
 
-    On SQLite, writing requests also queue (without a thread or a slot) for the process's one
-    write transaction: waiting in BEGIN IMMEDIATE instead would hold slots that reads need.
+    A writing request's transaction begins with its route's first statement (who is
+    logged in is read before, see reads_first), so on SQLite it holds the write lock only while
+    its route runs: writers wait for the lock in their threads, on their own slots.
     """
     write = request.method in UNSAFE_METHODS
-    gate = _write_gate() if write and get_settings().is_sqlite else contextlib.nullcontext()
-    async with gate, _slots(write):
-        # A reading session touches no connection until its first query (in the route's thread);
-        # a writing one begins its transaction now (on SQLite it may wait for the write lock).
-        session = await run_in_threadpool(new_session, write=True) if write else new_session()
+    timing = request.scope.get("state", {}).get("timing", {})  # for the Server-Timing header
+    started = time.perf_counter()
+    async with _slots(write):
+        timing["queue"] = time.perf_counter() - started
+        # No connection yet: the first query, in the thread of the dependency or route that makes
+        # it, begins the transaction (a writing one on SQLite waits there for the write lock).
+        session = new_session(write=write)
+        session.info["timing"] = timing
         try:
             yield session
+            ending = time.perf_counter()
             with anyio.CancelScope(shield=True):
                 await run_in_threadpool(_commit_and_close, session)
+            timing["commit"] = time.perf_counter() - ending
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await run_in_threadpool(_rollback_and_close, session)

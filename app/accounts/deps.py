@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from app.accounts import service
 from app.accounts.models import Agent, ApiKey, Role, Scope
 from app.accounts.security import SessionData, constant_time_equal
-from app.db import UNSAFE_METHODS, SessionDep, utc_now
+from app.db import UNSAFE_METHODS, SessionDep, reads_first, utc_now
 from app.errors import Forbidden, NotAuthenticated
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -30,7 +30,8 @@ def optional_agent(request: Request, session: SessionDep) -> Agent | None:
     agent_id = data.get("agent_id")
     if not isinstance(agent_id, int):
         return None
-    agent = service.get_agent(session, agent_id)
+    with reads_first(session):
+        agent = service.get_agent(session, agent_id)
     if agent is None or data.get("epoch") != agent.session_epoch:
         data.rotate()
         return None
@@ -41,7 +42,9 @@ def optional_agent(request: Request, session: SessionDep) -> Agent | None:
     return agent
 
 
-def current_agent(request: Request, agent: Annotated[Agent | None, Depends(optional_agent)]) -> Agent:
+# The dependencies without I/O are async: FastAPI runs a sync one in the thread pool, a hop there
+# and back per request while (on a writing request) the transaction is already open.
+async def current_agent(request: Request, agent: Annotated[Agent | None, Depends(optional_agent)]) -> Agent:
     if agent is None:
         if getattr(request.state, "session_expired", False):
             raise NotAuthenticated("Your session has expired. Please log in again.")
@@ -55,7 +58,7 @@ CurrentAgent = Annotated[Agent, Depends(current_agent)]
 def require_role(role: Role):
     """A dependency admitting agents whose role is at least `role`."""
 
-    def check(agent: CurrentAgent) -> Agent:
+    async def check(agent: CurrentAgent) -> Agent:
         if not Role(agent.role).at_least(role):
             raise Forbidden("This page needs the {role} role.", role=role.value)
         return agent
@@ -101,7 +104,7 @@ def api_key(
 
 
 def require_scope(scope: Scope):
-    def check(key: Annotated[ApiKey, Depends(api_key)]) -> ApiKey:
+    async def check(key: Annotated[ApiKey, Depends(api_key)]) -> ApiKey:
         if not Scope(key.scope).allows(scope):
             raise Forbidden(
                 "This API key's scope is {have}; this operation needs {need}.", have=key.scope, need=scope

@@ -199,12 +199,18 @@ def _recent_failures(session: Session, column: sa.ColumnElement, value: str, sin
     return int(session.exec(query).one())
 
 
-def authenticate(session: Session, *, username: str, password: str, client: str, now: datetime) -> Agent:
-    """The agent for these credentials, or an error that never says whether the username exists.
+@dataclass(frozen=True)
+class LoginCandidate:
+    """What a login attempt found before its password is checked."""
 
-    Raises RateLimited when this username or client failed too often recently; every attempt is
-    recorded, so the caller must commit even when this raises NotAuthenticated.
-    """
+    key: str  # the normalised username
+    client: str
+    agent: Agent | None
+
+
+def login_candidate(session: Session, *, username: str, client: str, now: datetime) -> LoginCandidate:
+    """The reading half of a login: RateLimited when this username or client failed too often
+    recently, else the agent of that name (or None; the caller never learns which)."""
     settings = get_settings()
     key = username.strip().lower()[:64]
     client = client[:64]
@@ -218,6 +224,14 @@ def authenticate(session: Session, *, username: str, password: str, client: str,
         log.warning("login throttled", extra={"username": key, "client": client})
         raise RateLimited("Too many failed logins. Wait a few minutes and try again.")
     agent = get_agent_by_username(session, key) if key else None
+    return LoginCandidate(key=key, client=client, agent=agent)
+
+
+def complete_login(session: Session, candidate: LoginCandidate, *, password: str, now: datetime) -> Agent:
+    """The writing half: check the password (Argon2id, a quarter of a second on purpose), record
+    the attempt, and return the agent or raise an error that never says whether the username
+    exists. Every attempt is recorded, so the caller must commit even when this raises."""
+    key, client, agent = candidate.key, candidate.client, candidate.agent
     ok = verify_password(password, agent.password_hash if agent else None)
     session.add(LoginAttempt(username=key, client=client, succeeded=ok, attempted_at=now))
     session.flush()
@@ -231,6 +245,13 @@ def authenticate(session: Session, *, username: str, password: str, client: str,
     session.add(agent)
     session.flush()
     return agent
+
+
+def authenticate(session: Session, *, username: str, password: str, client: str, now: datetime) -> Agent:
+    """The agent for these credentials, in one transaction (login_candidate, then complete_login;
+    the login route ends the reading transaction between them)."""
+    candidate = login_candidate(session, username=username, client=client, now=now)
+    return complete_login(session, candidate, password=password, now=now)
 
 
 def prune_login_attempts(session: Session, *, now: datetime, keep_days: int = 30) -> int:

@@ -12,7 +12,7 @@ from app.accounts import service
 from app.accounts.deps import AdminAgent, CurrentAgent, optional_agent, session_data, verify_csrf
 from app.accounts.models import Agent, Role, Scope
 from app.config import SUPPORTED_LOCALES
-from app.db import SessionDep, utc_now
+from app.db import SessionDep, reads_first, utc_now
 from app.errors import DomainError, InvalidInput
 from app.i18n import gettext
 from app.web import form_int, redirect, render
@@ -60,10 +60,13 @@ def login(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     client = request.client.host if request.client else "unknown"
+    now = utc_now()
     try:
-        agent = service.authenticate(
-            session, username=username, password=password, client=client, now=utc_now()
-        )
+        # Read in a transaction of its own, before the password check: on SQLite a writing
+        # transaction holds the write lock, and Argon2id takes a quarter of a second on purpose.
+        with reads_first(session):
+            candidate = service.login_candidate(session, username=username, client=client, now=now)
+        agent = service.complete_login(session, candidate, password=password, now=now)
     except DomainError as exc:
         # Rendered, not raised: the failed attempt must be committed for throttling to count it.
         status = exc.status_code

@@ -8,6 +8,7 @@ once. Processing runs after the response (and in `huitou dispatch` for anything 
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -106,13 +107,21 @@ async def _receive(
         raise RateLimited("Too many webhooks with a bad signature from this address; wait a minute.")
     body = await _raw_body(request)
     headers = {k.lower(): v for k, v in request.headers.items()}
+    timing = request.scope.get("state", {}).get("timing", {})  # for the Server-Timing header
+    store = functools.partial(
+        ingest, platform=platform, store_slug=store_slug, headers=headers, body=body, now=utc_now()
+    )
+    asked = time.perf_counter()
+
+    def timed_store() -> inbox.Receipt:
+        timing["queue"] = time.perf_counter() - asked  # waiting for one of the intake threads
+        try:
+            return store()
+        finally:
+            timing["store"] = time.perf_counter() - asked - timing["queue"]  # the write lock included
+
     try:
-        receipt = await anyio.to_thread.run_sync(
-            functools.partial(
-                ingest, platform=platform, store_slug=store_slug, headers=headers, body=body, now=utc_now()
-            ),
-            limiter=_ingest_limiter(),
-        )
+        receipt = await anyio.to_thread.run_sync(timed_store, limiter=_ingest_limiter())
     except NotAuthenticated:
         ratelimit.hit("webhook-auth-failures", client, failures)
         raise

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from app.accounts.deps import CurrentAgent, verify_csrf
 from app.aftersales.lifecycle import STATE_LABELS as CASE_STATE_LABELS
-from app.db import SessionDep, utc_now
+from app.db import SessionDep, commit_writes, utc_now
 from app.errors import is_htmx
 from app.i18n import gettext
 from app.orders.lifecycle import STAGE_LABELS
@@ -52,6 +52,7 @@ def next_ticket(
 ) -> Response:
     """下一个: claim the most urgent waiting ticket and open it; nothing waiting is an answer."""
     ticket = assignment.claim_next(session, agent=agent, now=utc_now(), queue_key=queue or None)
+    commit_writes(session)  # in this thread: SQLite's write lock is not held across a hop
     if ticket is not None:
         return redirect(request, f"/tickets/{ticket.id}")
     if is_htmx(request):
@@ -82,6 +83,7 @@ def set_away(
 def seen(session: SessionDep, agent: CurrentAgent) -> Response:
     """The workbench's heartbeat: the agent is online (for auto-assignment)."""
     assignment.touch_seen(session, agent, now=utc_now())
+    commit_writes(session)
     return Response(status_code=204)
 
 
@@ -119,6 +121,7 @@ def _presence(
     if beat:
         presence.heartbeat(session, ticket_id=ticket.id, agent_id=agent.id, now=now)
         assignment.touch_seen(session, agent, now=now)
+        commit_writes(session)  # who else is here is read without holding SQLite's write lock
     others = presence.other_viewers(session, ticket_id=ticket.id, agent_id=agent.id, now=now)
     return render(request, "tickets/_presence.html", {"viewers": others})
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from app.accounts.deps import CurrentAgent, verify_csrf
-from app.db import SessionDep, utc_now
+from app.db import SessionDep, commit_writes, utc_now
 from app.errors import DomainError, InvalidInput, is_htmx
 from app.i18n import gettext
 from app.tickets import macros, service
@@ -77,6 +77,7 @@ def _act(
         return render(
             request, "components/_error.html", context, status_code=exc.status_code, headers=headers
         )
+    commit_writes(session)  # the refreshed panels are read without holding SQLite's write lock
     return _refresh(request, session, ticket, agent, notice=notice, composer=composer)
 
 

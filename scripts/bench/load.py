@@ -118,17 +118,37 @@ def say(text: str) -> None:
 # --- statistics ------------------------------------------------------------------------------
 
 
+def percentile(values: list[float], p: float) -> float:
+    """The p-quantile of seconds, in ms (NaN for none)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(p * len(ordered)) - 1)] * 1000
+
+
+def parse_server_timing(header: str | None) -> dict[str, float]:
+    """`queue;dur=0.8, total;dur=12.5` → {"queue": 0.0008, "total": 0.0125} (seconds)."""
+    out = {}
+    for entry in (header or "").split(","):
+        name, _, params = entry.strip().partition(";")
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "dur" and name:
+                with contextlib.suppress(ValueError):
+                    out[name] = float(value) / 1000
+    return out
+
+
 @dataclass
 class Op:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     codes: Counter = field(default_factory=Counter)
+    # The server's own account of each answered request (its Server-Timing header), by part.
+    server: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
     def pct(self, p: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, math.ceil(p * len(ordered)) - 1)] * 1000
+        return percentile(self.latencies, p)
 
 
 class Phase:
@@ -146,7 +166,7 @@ class Phase:
     def over(self) -> bool:
         return time.perf_counter() - self.started >= self.seconds
 
-    def add(self, op: str, seconds: float, ok: bool, code: int | str) -> None:
+    def add(self, op: str, seconds: float, ok: bool, code: int | str, timing: str | None = None) -> None:
         if not self.record:
             return
         entry = self.ops[op]
@@ -154,6 +174,8 @@ class Phase:
         entry.codes[code] += 1
         if not ok:
             entry.errors += 1
+        for part, value in parse_server_timing(timing).items():
+            entry.server[part].append(value)
 
     @property
     def elapsed(self) -> float:
@@ -177,11 +199,11 @@ class Span:
     def over(self) -> bool:
         return time.perf_counter() - self.started >= self.seconds
 
-    def add(self, op: str, seconds: float, ok: bool, code: int | str) -> None:
+    def add(self, op: str, seconds: float, ok: bool, code: int | str, timing: str | None = None) -> None:
         now = time.perf_counter()
         for phase in self.phases:
             if now < phase.ended or phase is self.phases[-1]:
-                phase.add(op, seconds, ok, code)
+                phase.add(op, seconds, ok, code, timing)
                 return
 
 
@@ -258,7 +280,11 @@ class Person:
             return None
         if self.phase is not None:
             self.phase.add(
-                op, time.perf_counter() - started, response.status_code < 400, response.status_code
+                op,
+                time.perf_counter() - started,
+                response.status_code < 400,
+                response.status_code,
+                response.headers.get("Server-Timing"),
             )
         return response
 
@@ -559,7 +585,9 @@ class Webhooks:
             phase.add(op, time.perf_counter() - started, False, type(exc).__name__)
             return
         ok = 200 <= response.status_code < 300
-        phase.add(op, time.perf_counter() - started, ok, response.status_code)
+        phase.add(
+            op, time.perf_counter() - started, ok, response.status_code, response.headers.get("Server-Timing")
+        )
         if ok and order_id is not None:
             self.ledger.webhooks[webhook_id] = order_id
 
@@ -660,6 +688,7 @@ def server_env(database_url: str) -> dict[str, str]:
         "HUITOU_SECRET_KEY": SECRET_KEY,
         "HUITOU_ENVIRONMENT": "production",
         "HUITOU_LOG_LEVEL": "WARNING",
+        "HUITOU_SERVER_TIMING": "true",
         "HUITOU_BASE_URL": "http://127.0.0.1:8000",
     }
 
@@ -1171,6 +1200,10 @@ def summary(phase: Phase) -> list[dict[str, Any]]:
                 "max": max(op.latencies) * 1000 if op.latencies else float("nan"),
                 "errors": op.errors,
                 "codes": {str(k): v for k, v in op.codes.most_common()},
+                "server": {
+                    part: {"p50": percentile(values, 0.5), "p95": percentile(values, 0.95)}
+                    for part, values in op.server.items()
+                },
             }
         )
     return rows
@@ -1406,6 +1439,35 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+SERVER_PARTS = (
+    ("total", "in the server"),
+    ("queue", "queued for a session (webhooks: for an intake thread)"),
+    ("lock", "waiting for the write lock"),
+    ("commit", "committing"),
+    ("store", "storing a webhook (write lock included)"),
+)
+
+
+def server_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Where the time went, by the servers' Server-Timing headers (p50 / p95 ms): what is left of
+    a request's latency beyond "in the server" was spent before the app saw it or after it answered
+    (connection, uvicorn, the event loop)."""
+    lines = [
+        "| phase | operation | " + " | ".join(f"{label} p50 / p95" for _, label in SERVER_PARTS) + " |",
+        "|---|---|" + "---:|" * len(SERVER_PARTS),
+    ]
+    for r in rows:
+        parts = r.get("server") or {}
+        if not parts:
+            continue
+        cells = [
+            f"{fmt_ms(parts[name]['p50'])} / {fmt_ms(parts[name]['p95'])}" if name in parts else "—"
+            for name, _ in SERVER_PARTS
+        ]
+        lines.append(f"| {r['phase']} | {r['op']} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def find(result: EngineResult, phase: str, prefix: str) -> dict[str, Any] | None:
     return next((r for r in result.rows if r["phase"] == phase and r["op"].startswith(prefix)), None)
 
@@ -1523,6 +1585,13 @@ def report(
             "",
         ]
         lines += table(res.rows)
+        if any(r.get("server") for r in res.rows):
+            lines += [
+                "",
+                "Where the time went, by the servers' own Server-Timing headers (p50 / p95 ms):",
+                "",
+            ]
+            lines += server_table(res.rows)
         lines += [
             "",
             "Memory during the load, sampled every 0.5 s: own (anonymous) memory, and RSS, which also "

@@ -1,0 +1,93 @@
+"""Request sessions and SQLite's write lock: a writing session takes the lock with its first
+statement and not before; reads_first keeps the reads before it out of the lock; commit_writes
+lets a route read after writing without the lock; the Server-Timing header says where time went."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from app.config import get_settings
+from app.db import commit_writes, create_db_engine, new_session, reads_first
+from app.main import create_app
+
+
+def write_lock_free(path: Path) -> bool:
+    """Whether another connection could begin writing right now (it does not wait)."""
+    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def sqlite_file(tmp_path: Path):
+    path = tmp_path / "sessions.db"
+    engine = create_db_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+    yield path, engine
+    engine.dispose()
+
+
+def test_a_writing_session_takes_the_write_lock_with_its_first_statement(sqlite_file) -> None:
+    path, engine = sqlite_file
+    session = new_session(engine, write=True)
+    session.info["timing"] = {}
+    assert write_lock_free(path), "no statement yet: no lock"
+    session.execute(sa.text("SELECT count(*) FROM notes"))
+    assert not write_lock_free(path), "a writing transaction holds the lock from its first statement"
+    assert session.info["timing"]["lock"] >= 0  # the wait for it, for Server-Timing
+    session.execute(sa.text("INSERT INTO notes (body) VALUES ('好的亲')"))
+    session.commit()
+    assert write_lock_free(path)
+    session.close()
+
+
+def test_reads_first_keeps_the_reads_before_a_write_out_of_the_lock(sqlite_file) -> None:
+    path, engine = sqlite_file
+    session = new_session(engine, write=True)
+    with reads_first(session):
+        assert session.execute(sa.text("SELECT count(*) FROM notes")).scalar_one() == 0
+        assert write_lock_free(path), "the reading transaction holds no write lock"
+    assert not session.in_transaction(), "the reading transaction ended with the block"
+    session.execute(sa.text("INSERT INTO notes (body) VALUES ('已发货')"))
+    assert not write_lock_free(path), "the next transaction is a writing one again"
+    session.commit()
+    session.close()
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT body FROM notes")).scalars().all() == ["已发货"]
+
+
+def test_commit_writes_stores_the_writes_and_reads_on_without_the_lock(sqlite_file) -> None:
+    path, engine = sqlite_file
+    session = new_session(engine, write=True)
+    session.execute(sa.text("INSERT INTO notes (body) VALUES ('退款已申请')"))
+    commit_writes(session)
+    assert session.execute(sa.text("SELECT count(*) FROM notes")).scalar_one() == 1
+    assert write_lock_free(path), "reading after commit_writes takes no write lock"
+    session.close()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_server_timing_header_says_where_a_request_spent_its_time(engine, monkeypatch, enabled) -> None:
+    monkeypatch.setattr(get_settings(), "server_timing", enabled)
+    with TestClient(create_app(), base_url="http://testserver") as client:  # the real get_session
+        answer = client.get("/login")
+    assert answer.status_code == 200
+    if not enabled:
+        assert "server-timing" not in answer.headers
+        return
+    parts = dict(part.strip().split(";dur=") for part in answer.headers["server-timing"].split(","))
+    assert {"queue", "commit", "total"} <= parts.keys()
+    assert all(float(ms) >= 0 for ms in parts.values())
+    assert float(parts["total"]) >= float(parts["queue"])
