@@ -281,9 +281,9 @@ def test_an_agent_without_a_team_sees_every_teams_tickets_in_shared_queues(db):
     assert queues.queue_counts(db, agent=loner, now=T0)["payment"] == 2
 
 
-def test_counts_follow_new_tickets_and_a_changed_queue(db):
-    """The counts' statement is built once per agent and queue set (queues._counts_statements):
-    new tickets still count at once, and a queue whose filters change is counted by its new ones."""
+def test_counts_and_rows_follow_new_tickets_and_a_changed_queue(db):
+    """The counts' and first page's statements are built once per agent and queue set
+    (queues._statements): new tickets show at once, and a changed queue by its new filters."""
     supervisor = _agent(db, role=Role.supervisor)
     queue = queues.create_queue(
         db, actor=supervisor, team_id=supervisor.team_id, name="VIP 催付", filters={"tags": ["VIP"]}, now=T0
@@ -294,5 +294,8 @@ def test_counts_follow_new_tickets_and_a_changed_queue(db):
     assert queues.queue_counts(db, agent=supervisor, now=T0)[queue.key] == 1
     queues.update_queue(db, queue, actor=supervisor, filters={"tags": ["老客"]}, now=T0)
     assert queues.queue_counts(db, agent=supervisor, now=T0)[queue.key] == 0
+    assert queues.queue_rows(db, agent=supervisor, queue_key=queue.key, now=T0).items == []
     service.set_tags(db, tagged, tags=["老客"], actor=supervisor, now=T0)
     assert queues.queue_counts(db, agent=supervisor, now=T0)[queue.key] == 1
+    rows = queues.queue_rows(db, agent=supervisor, queue_key=queue.key, now=T0).items
+    assert [r.id for r in rows] == [tagged.id]
