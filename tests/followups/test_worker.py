@@ -1,6 +1,8 @@
 """The worker: claims with leases, exactly-once handling, retries, and concurrent workers on PostgreSQL."""
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -81,8 +83,10 @@ def test_a_follow_up_that_keeps_failing_is_given_up(db, monkeypatch):
     assert reminder.status == FollowupStatus.failed
 
 
-@pytest.mark.postgres_only
-def test_two_concurrent_workers_never_handle_one_row_twice():
+@contextlib.contextmanager
+def orders_in_a_scratch_database(orders: int) -> Iterator[sa.Engine]:
+    """A migrated database of its own (committed work, several connections) with `orders` orders,
+    each with its payment reminder due at DUE; dropped afterwards."""
     from app.db import create_db_engine
     from app.migrations import upgrade
     from tests.factories import make_store
@@ -93,9 +97,18 @@ def test_two_concurrent_workers_never_handle_one_row_twice():
         engine = create_db_engine(url)
         with Session(engine) as session:
             store = make_store(session)
-            for _ in range(300):
+            for _ in range(orders):
                 make_order(session, store=store)
             session.commit()
+        yield engine
+        engine.dispose()
+    finally:
+        drop_scratch_database(url)
+
+
+@pytest.mark.postgres_only
+def test_two_concurrent_workers_never_handle_one_row_twice():
+    with orders_in_a_scratch_database(300) as engine:
         barrier = threading.Barrier(2)
         handled: list[int] = []
         errors: list[BaseException] = []
@@ -124,27 +137,12 @@ def test_two_concurrent_workers_never_handle_one_row_twice():
             assert session.exec(select(sa.func.count()).select_from(TicketMessage)).one() == 300
             statuses = session.exec(select(Followup.status, sa.func.count()).group_by(Followup.status)).all()
             assert dict(statuses) == {FollowupStatus.done: 300}
-        engine.dispose()
-    finally:
-        drop_scratch_database(url)
 
 
 def test_a_claimed_batch_is_handled_in_short_transactions_of_a_chunk_each():
     """On SQLite a write transaction keeps every desk write waiting: a batch of 500 in one took
     seconds under load, so the claim's rows are handled HANDLE_CHUNK per transaction."""
-    from app.db import create_db_engine
-    from app.migrations import upgrade
-    from tests.factories import make_store
-
-    url = create_scratch_database("followups")
-    try:
-        upgrade(url)
-        engine = create_db_engine(url)
-        with Session(engine) as session:
-            store = make_store(session)
-            for _ in range(2 * jobs.HANDLE_CHUNK + 3):
-                make_order(session, store=store)
-            session.commit()
+    with orders_in_a_scratch_database(2 * jobs.HANDLE_CHUNK + 3) as engine:
         commits: list[int] = []
         sa.event.listen(engine, "commit", lambda _conn: commits.append(1))
         claimed, handled = jobs.run_batch(DUE, engine=engine, limit=500)
@@ -153,6 +151,3 @@ def test_a_claimed_batch_is_handled_in_short_transactions_of_a_chunk_each():
         with Session(engine) as session:
             statuses = session.exec(select(Followup.status, sa.func.count()).group_by(Followup.status)).all()
             assert dict(statuses) == {FollowupStatus.done: claimed}
-        engine.dispose()
-    finally:
-        drop_scratch_database(url)
