@@ -775,7 +775,9 @@ def build_sqlite(size: Size, workdir: Path, rebuild: bool) -> Path:
     started = time.perf_counter()
     huitou(url, "migrate", quiet=True)
     huitou(url, *seed_args(size))
-    with sqlite3.connect(partial) as conn:
+    # Closed before the rename (sqlite3's `with` only commits): no connection may still know the
+    # file, its -wal and -shm by the old name.
+    with contextlib.closing(sqlite3.connect(partial)) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     partial.rename(path)
     say(f"SQLite dataset built in {time.perf_counter() - started:.0f} s: {path}")
@@ -789,7 +791,10 @@ def copy_sqlite(source: Path, target: Path) -> str:
     started = time.perf_counter()
     wal = Path(str(source) + "-wal")
     if wal.exists() and wal.stat().st_size > 0:
-        with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src, sqlite3.connect(target) as dst:
+        with (
+            contextlib.closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src,
+            contextlib.closing(sqlite3.connect(target)) as dst,
+        ):
             src.backup(dst)
     else:
         shutil.copyfile(source, target)
