@@ -1276,23 +1276,29 @@ async def drive(
     me = psutil.Process()
     cpu: dict[str, float] = {}
 
-    def cpu_now() -> tuple[float, float]:
+    def cpu_now() -> tuple[float, float, float]:
         driver = me.cpu_times()
         servers = 0.0
         for proc in procs:
             with contextlib.suppress(psutil.Error):
                 times = proc.ps.cpu_times()
                 servers += times.user + times.system
-        return driver.user + driver.system, servers
+        # Every process of the machine (PostgreSQL's backends included): is it saturated?
+        machine = psutil.cpu_times()
+        # (Linux counts guest time inside user time as well.)
+        waiting = machine.idle + sum(getattr(machine, k, 0.0) for k in ("iowait", "guest", "guest_nice"))
+        busy = sum(machine) - waiting
+        return driver.user + driver.system, servers, busy
 
     async def measure_cpu(phase: Phase) -> None:
-        """CPU of the driver and the servers over the phase, as % of one core."""
+        """CPU of the driver, the servers and the whole machine over the phase, as % of one core."""
         await asyncio.sleep(max(0.0, phase.started - time.perf_counter()))
         before = cpu_now()
         await asyncio.sleep(max(0.0, phase.started + phase.seconds - time.perf_counter()))
         after = cpu_now()
         cpu[f"{phase.name}: driver"] = 100 * (after[0] - before[0]) / phase.seconds
         cpu[f"{phase.name}: servers"] = 100 * (after[1] - before[1]) / phase.seconds
+        cpu[f"{phase.name}: whole machine"] = 100 * (after[2] - before[2]) / phase.seconds
 
     async def run(span: Span, people_work, webhook_work) -> None:
         measured = [p for p in span.phases if p.record]
