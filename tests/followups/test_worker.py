@@ -95,13 +95,15 @@ def orders_in_a_scratch_database(orders: int) -> Iterator[sa.Engine]:
     try:
         upgrade(url)
         engine = create_db_engine(url)
-        with Session(engine) as session:
-            store = make_store(session)
-            for _ in range(orders):
-                make_order(session, store=store)
-            session.commit()
-        yield engine
-        engine.dispose()
+        try:
+            with Session(engine) as session:
+                store = make_store(session)
+                for _ in range(orders):
+                    make_order(session, store=store)
+                session.commit()
+            yield engine
+        finally:  # a failing test too: no connection is left open on the dropped database
+            engine.dispose()
     finally:
         drop_scratch_database(url)
 
