@@ -45,6 +45,9 @@ TODAY_EVERY = timedelta(minutes=1)  # today is recomputed at most this often (it
 # (a day's queries take 1–2 s there). Pages say how old the figures are.
 PAST_EVERY = timedelta(minutes=5)
 JOB_BUDGET_SECONDS = 2.0  # one dispatch cycle stops recomputing days after this long
+# However many dispatch workers run, the job refreshes at most this often (one worker's cycle):
+# two workers taking turns kept a refresh running back to back (scripts/bench/run.sh).
+JOB_EVERY = timedelta(seconds=5)
 SQLITE_SLICE_SECONDS = 0.05  # on SQLite, each write transaction of a refresh stops after this long
 SQLITE_SLICE_PAUSE = 0.05
 # Bump when a family's SQL changes meaning: the rollup is then rebuilt (new components do it alone).
@@ -401,6 +404,25 @@ def apply(session: Any, found: Plan, *, now: datetime) -> int:
     return len(found.done)
 
 
+def background_queries(session: Any) -> None:
+    """On PostgreSQL, for this transaction: no parallel workers and no JIT compilation. A day's
+    queries at a million orders ran on three processes for a modest gain (parallel workers
+    triple the CPU), and JIT spent a tenth of a second compiling each: under load that CPU is
+    the requests' (measured with scripts/bench/run.sh and docs/performance.md)."""
+    if is_postgres(session):
+        session.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        session.execute(sa.text("SET LOCAL jit = off"))
+
+
+def _refreshed_within(session: Any, now: datetime, gap: timedelta) -> bool:
+    """Did a refresh (of any worker) start less than `gap` before `now`? A clock set back: no."""
+    # A plain column read: the ORM object stays unloaded for the locking read that follows.
+    at = session.execute(
+        sa.select(MetricRollupState.refreshed_at).where(MetricRollupState.id == 1)
+    ).scalar_one_or_none()
+    return at is not None and timedelta(0) <= now - at < gap
+
+
 def rebuild(session: Any, *, now: datetime) -> int:
     """Forget the rollup and compute it again (after rows were deleted, or to check it)."""
     session.execute(sa.delete(rollups))
@@ -409,23 +431,30 @@ def rebuild(session: Any, *, now: datetime) -> int:
     return refresh(session, now=now)
 
 
-def refresh_job(now: datetime) -> int:
-    """The dispatch job: a refresh bounded by time, so one cycle never holds up the other jobs.
+def refresh_job(now: datetime, *, engine: Any = None) -> int:
+    """The dispatch job: a refresh bounded by time, so one cycle never holds up the other jobs,
+    and started at most every JOB_EVERY across all workers (it returns 0 in between).
 
     On SQLite each step computes a day in a read transaction and writes it in a short write
     transaction: a day's queries take seconds at a million orders, and holding SQLite's only write
     lock meanwhile stalled every webhook and reply of the server until they gave up (seen in
     scripts/bench/run.sh). Each step picks up where the last stopped."""
     if not get_settings().is_sqlite:
-        with session_scope() as session:
+        with session_scope(engine) as session:
+            if _refreshed_within(session, now, JOB_EVERY):
+                return 0
+            background_queries(session)
             return refresh(session, now=now, budget_seconds=JOB_BUDGET_SECONDS)
+    with session_scope(engine, write=False) as session:
+        if _refreshed_within(session, now, JOB_EVERY):
+            return 0
     started, total = time.monotonic(), 0
     while time.monotonic() - started < JOB_BUDGET_SECONDS:
-        with session_scope(write=False) as session:
+        with session_scope(engine, write=False) as session:
             found = plan(session, now=now, budget_seconds=SQLITE_SLICE_SECONDS)
         if found is None:
             break
-        with session_scope() as session:
+        with session_scope(engine) as session:
             done = apply(session, found, now=now)
         total += done
         if not done:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
+import sqlalchemy as sa
+
 from app.metrics import dashboard, kpis, rollup_changes, rollups
 from app.metrics.base import Scope
 from app.metrics.rollup_models import MetricRollup
@@ -274,3 +277,70 @@ def test_rows_computed_by_other_kpi_definitions_are_not_used_and_get_rebuilt(db)
     assert_same(db)
     assert rollups.refresh(db, now=AFTER + timedelta(minutes=1)) == 30
     assert usable(db) == set(NOVEMBER.dates()[2:])
+
+
+# --- the dispatch job ------------------------------------------------------------------------
+
+
+def test_the_dispatch_job_refreshes_at_most_once_per_cycle_however_many_workers():
+    """Workers taking turns must not keep a refresh running back to back: the job starts one at
+    most every JOB_EVERY (by the last refresh's start, stored for all workers)."""
+    from sqlmodel import Session
+
+    from app.db import create_db_engine
+    from app.migrations import upgrade
+    from tests.conftest import create_scratch_database, drop_scratch_database
+
+    url = create_scratch_database("rollupjob")
+    try:
+        upgrade(url)
+        engine = create_db_engine(url)
+        try:
+            with Session(engine, expire_on_commit=False) as session:
+                made = desk(session)
+                session.commit()
+
+            def refreshed_at():
+                with Session(engine) as session:
+                    return rollup_state(session).refreshed_at
+
+            with Session(engine) as session:  # the job's first cycles: every day rolled up
+                assert rollups.refresh(session, now=AFTER) == 30
+                session.commit()
+            assert refreshed_at() == AFTER
+            # A late reply changes 3 November; another worker's cycle a moment later leaves it …
+            with Session(engine) as session:
+                t = next(iter(session.exec(kpis_ticket_of(made["buyers"][0]))))
+                h.message(session, t, "outbound", local(4, 8, 30), author=made["x"])
+                session.commit()
+            assert rollups.refresh_job(AFTER + rollups.JOB_EVERY / 2, engine=engine) == 0
+            assert refreshed_at() == AFTER  # skipped: a refresh would record its start
+            # … the first cycle after PAST_EVERY takes it,
+            later = AFTER + rollups.PAST_EVERY
+            assert rollups.refresh_job(later, engine=engine) >= 1
+            assert refreshed_at() == later
+            assert rollups.refresh_job(later + rollups.JOB_EVERY / 2, engine=engine) == 0
+            assert refreshed_at() == later
+            # and a clock set back does not stop the refresh for good.
+            rollups.refresh_job(later - timedelta(hours=1), engine=engine)
+            assert refreshed_at() == later - timedelta(hours=1)
+        finally:
+            engine.dispose()
+    finally:
+        drop_scratch_database(url)
+
+
+@pytest.mark.postgres_only
+def test_the_refresh_runs_without_parallel_workers_or_jit_and_only_in_its_transaction(engine):
+    """Background queries leave the machine's other cores to the requests (PostgreSQL)."""
+    from sqlmodel import Session
+
+    def show(session, name):
+        return session.execute(sa.text(f"SHOW {name}")).scalar_one()
+
+    with Session(engine) as session:
+        before = (show(session, "max_parallel_workers_per_gather"), show(session, "jit"))
+        rollups.background_queries(session)
+        assert (show(session, "max_parallel_workers_per_gather"), show(session, "jit")) == ("0", "off")
+        session.rollback()
+        assert (show(session, "max_parallel_workers_per_gather"), show(session, "jit")) == before
