@@ -1233,7 +1233,7 @@ class EngineResult:
 
 
 async def drive(
-    args, bases: list[str], prepared: Prepared, procs: list[Proc], ledger: Ledger
+    args, bases: list[str], prepared: Prepared, procs: list[Proc], ledger: Ledger, workers: list[Proc]
 ) -> tuple[list[Phase], dict[str, float]]:
     balancer_seed = random.Random(args.seed)
     agents = [
@@ -1276,29 +1276,36 @@ async def drive(
     me = psutil.Process()
     cpu: dict[str, float] = {}
 
-    def cpu_now() -> tuple[float, float, float]:
-        driver = me.cpu_times()
-        servers = 0.0
-        for proc in procs:
+    def cpu_of(group: list[Proc]) -> float:
+        total = 0.0
+        for proc in group:
             with contextlib.suppress(psutil.Error):
                 times = proc.ps.cpu_times()
-                servers += times.user + times.system
+                total += times.user + times.system
+        return total
+
+    def cpu_now() -> tuple[float, float, float, float]:
+        driver = me.cpu_times()
         # Every process of the machine (PostgreSQL's backends included): is it saturated?
         machine = psutil.cpu_times()
         # (Linux counts guest time inside user time as well.)
         waiting = machine.idle + sum(getattr(machine, k, 0.0) for k in ("iowait", "guest", "guest_nice"))
         busy = sum(machine) - waiting
-        return driver.user + driver.system, servers, busy
+        return driver.user + driver.system, cpu_of(procs), cpu_of(workers), busy
 
     async def measure_cpu(phase: Phase) -> None:
-        """CPU of the driver, the servers and the whole machine over the phase, as % of one core."""
+        """CPU over the phase, as % of one core: the driver, the servers, the dispatch workers, the
+        whole machine, and the rest of it (the database server's processes, mostly)."""
         await asyncio.sleep(max(0.0, phase.started - time.perf_counter()))
         before = cpu_now()
         await asyncio.sleep(max(0.0, phase.started + phase.seconds - time.perf_counter()))
-        after = cpu_now()
-        cpu[f"{phase.name}: driver"] = 100 * (after[0] - before[0]) / phase.seconds
-        cpu[f"{phase.name}: servers"] = 100 * (after[1] - before[1]) / phase.seconds
-        cpu[f"{phase.name}: whole machine"] = 100 * (after[2] - before[2]) / phase.seconds
+        used = [100 * (a - b) / phase.seconds for a, b in zip(cpu_now(), before, strict=True)]
+        driver, servers, dispatch, machine = used
+        cpu[f"{phase.name}: driver"] = driver
+        cpu[f"{phase.name}: servers"] = servers
+        cpu[f"{phase.name}: dispatch workers"] = dispatch
+        cpu[f"{phase.name}: whole machine"] = machine
+        cpu[f"{phase.name}: the rest (database, system)"] = max(0.0, machine - driver - servers - dispatch)
 
     async def run(span: Span, people_work, webhook_work) -> None:
         measured = [p for p in span.phases if p.record]
@@ -1385,7 +1392,7 @@ def run_engine(engine_name: str, url: str, args, workdir: Path, dataset: str) ->
             f"{engine_name}: {servers} server process(es) on {', '.join(bases)}; "
             f"{dispatchers} dispatch worker(s)"
         )
-        phases, cpu = run_async(drive(args, bases, prepared, procs, ledger))
+        phases, cpu = run_async(drive(args, bases, prepared, procs, ledger, workers))
         items_per_order = int(cpu.pop("items_per_order"))
         engine = sa.create_engine(sa_url(url), poolclass=sa.NullPool)
         waited, left = drain_inbox(engine, prepared.store_id, args.drain_timeout)
