@@ -1284,28 +1284,31 @@ async def drive(
                 total += times.user + times.system
         return total
 
-    def cpu_now() -> tuple[float, float, float, float]:
+    def cpu_now() -> tuple[float, float, float, float, float]:
         driver = me.cpu_times()
         # Every process of the machine (PostgreSQL's backends included): is it saturated?
         machine = psutil.cpu_times()
         # (Linux counts guest time inside user time as well.)
-        waiting = machine.idle + sum(getattr(machine, k, 0.0) for k in ("iowait", "guest", "guest_nice"))
+        iowait = getattr(machine, "iowait", 0.0)
+        waiting = machine.idle + iowait + sum(getattr(machine, k, 0.0) for k in ("guest", "guest_nice"))
         busy = sum(machine) - waiting
-        return driver.user + driver.system, cpu_of(procs), cpu_of(workers), busy
+        return driver.user + driver.system, cpu_of(procs), cpu_of(workers), busy, iowait
 
     async def measure_cpu(phase: Phase) -> None:
         """CPU over the phase, as % of one core: the driver, the servers, the dispatch workers, the
-        whole machine, and the rest of it (the database server's processes, mostly)."""
+        whole machine, the rest of it (the database server's processes, mostly), and the time the
+        cores sat idle with a disk read or write outstanding."""
         await asyncio.sleep(max(0.0, phase.started - time.perf_counter()))
         before = cpu_now()
         await asyncio.sleep(max(0.0, phase.started + phase.seconds - time.perf_counter()))
         used = [100 * (a - b) / phase.seconds for a, b in zip(cpu_now(), before, strict=True)]
-        driver, servers, dispatch, machine = used
+        driver, servers, dispatch, machine, iowait = used
         cpu[f"{phase.name}: driver"] = driver
         cpu[f"{phase.name}: servers"] = servers
         cpu[f"{phase.name}: dispatch workers"] = dispatch
         cpu[f"{phase.name}: whole machine"] = machine
         cpu[f"{phase.name}: the rest (database, system)"] = max(0.0, machine - driver - servers - dispatch)
+        cpu[f"{phase.name}: idle waiting for the disk (iowait)"] = iowait
 
     async def run(span: Span, people_work, webhook_work) -> None:
         measured = [p for p in span.phases if p.record]
