@@ -46,7 +46,7 @@ TODAY_EVERY = timedelta(minutes=1)  # today is recomputed at most this often (it
 PAST_EVERY = timedelta(minutes=5)
 JOB_BUDGET_SECONDS = 2.0  # one dispatch cycle stops recomputing days after this long
 # However many dispatch workers run, the job refreshes at most this often (one worker's cycle):
-# two workers taking turns kept a refresh running back to back (scripts/bench/run.sh).
+# workers taking turns could otherwise keep a refresh running back to back.
 JOB_EVERY = timedelta(seconds=5)
 SQLITE_SLICE_SECONDS = 0.05  # on SQLite, each write transaction of a refresh stops after this long
 SQLITE_SLICE_PAUSE = 0.05
@@ -405,10 +405,10 @@ def apply(session: Any, found: Plan, *, now: datetime) -> int:
 
 
 def background_queries(session: Any) -> None:
-    """On PostgreSQL, for this transaction: no parallel workers and no JIT compilation. A day's
-    queries at a million orders ran on three processes for a modest gain (parallel workers
-    triple the CPU), and JIT spent a tenth of a second compiling each: under load that CPU is
-    the requests' (measured with scripts/bench/run.sh and docs/performance.md)."""
+    """On PostgreSQL, for this transaction: no parallel workers and no JIT compilation. At a
+    million orders a busy day's queries ran on three processes in about the time one takes
+    (scripts/bench/rollup_days.py, docs/performance.md), and JIT spent 0.13 s compiling the
+    1.2 s `responses` query: under load that CPU is the requests'."""
     if is_postgres(session):
         session.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
         session.execute(sa.text("SET LOCAL jit = off"))
