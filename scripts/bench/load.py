@@ -33,6 +33,7 @@ import contextlib
 import copy
 import hashlib
 import hmac
+import importlib.metadata
 import json
 import math
 import os
@@ -1567,9 +1568,17 @@ def machine() -> str:
             timeout=5,
             check=False,
         ).stdout.strip()
+    # The project's dependencies are ranges: a new machine's install may differ from the last one's.
+    libraries = []
+    for name in ("fastapi", "starlette", "anyio", "uvicorn", "sqlalchemy", "psycopg", "jinja2"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            libraries.append(f"{name} {importlib.metadata.version(name)}")
     return (
         f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB RAM; Python {sys.version.split()[0]}, "
-        f"SQLite {sqlite3.sqlite_version}" + (f", PostgreSQL {pg}" if pg else "")
+        f"SQLite {sqlite3.sqlite_version}"
+        + (f", PostgreSQL {pg}" if pg else "")
+        + "; "
+        + ", ".join(libraries)
     )
 
 
