@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import os
 import sqlite3
 import threading
@@ -26,6 +28,8 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
 from app.config import get_settings
+
+log = logging.getLogger("huitou.db")
 
 try:
     import fcntl
@@ -426,6 +430,63 @@ def _slots(write: bool) -> anyio.Semaphore:
     return writers if write else readers
 
 
+# A request that waits this long for a session logs who holds them: the route, for how long, and
+# whether it is running SQL (a slow statement) or not (waiting for a thread, a lock, the GIL).
+SLOW_SLOT_SECONDS = 1.0
+
+
+class _Holder:
+    __slots__ = ("label", "write", "since", "sql", "sql_since")
+
+    def __init__(self, label: str, write: bool, since: float) -> None:
+        self.label, self.write, self.since = label, write, since
+        self.sql: str | None = None
+        self.sql_since = 0.0
+
+    def describe(self, now: float) -> str:
+        doing = "between statements"
+        if self.sql is not None:
+            statement = " ".join(self.sql.split())[:80]
+            doing = f"in SQL for {(now - self.sql_since) * 1000:.0f} ms: {statement}"
+        return f"{self.label} for {(now - self.since) * 1000:.0f} ms, {doing}"
+
+
+_holders: dict[int, _Holder] = {}
+# The request's holder, seen by the threads its dependencies and route run in (their context is
+# copied from the request's), for the statement hooks below.
+_holder: ContextVar[_Holder | None] = ContextVar("huitou_session_holder", default=None)
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _holder_in_sql(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    holder = _holder.get()
+    if holder is not None:
+        holder.sql, holder.sql_since = statement, time.perf_counter()
+
+
+@event.listens_for(Engine, "after_cursor_execute")
+def _holder_out_of_sql(*_args: Any) -> None:
+    holder = _holder.get()
+    if holder is not None:
+        holder.sql = None
+
+
+def _log_slot_holders(write: bool, waiter: str) -> None:
+    now = time.perf_counter()
+    holding = [h.describe(now) for h in list(_holders.values()) if h.write == write]
+    threads = anyio.to_thread.current_default_thread_limiter()
+    log.warning(
+        "%s waited over %g s for a %s session; %d held by: %s; worker threads busy %d of %d",
+        waiter,
+        SLOW_SLOT_SECONDS,
+        "writing" if write else "reading",
+        len(holding),
+        "; ".join(holding) or "none",
+        threads.borrowed_tokens,
+        threads.total_tokens,
+    )
+
+
 def _rollback(session: Session) -> None:
     # The error page is rendered after this, with the agent the request loaded (nav, name,
     # access log): detach it as loaded, or the rollback expires it and reading it fails (500).
@@ -449,7 +510,17 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     write = request.method in UNSAFE_METHODS
     timing = request.scope.get("state", {}).get("timing", {})  # for the Server-Timing header
     started = time.perf_counter()
-    async with _slots(write):
+    slots, label = _slots(write), f"{request.method} {request.url.path}"
+    # A timer, not a timeout: the request keeps its place in the queue.
+    slow = asyncio.get_running_loop().call_later(SLOW_SLOT_SECONDS, _log_slot_holders, write, label)
+    try:
+        await slots.acquire()
+    finally:
+        slow.cancel()
+    holder = _Holder(label, write, time.perf_counter())
+    _holders[id(holder)] = holder
+    _holder.set(holder)
+    try:
         timing["queue"] = time.perf_counter() - started
         # No connection yet: the first query, in the thread of the dependency or route that makes
         # it, begins the transaction (a writing one on SQLite waits there for the write lock).
@@ -465,6 +536,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             with anyio.CancelScope(shield=True):
                 await run_in_threadpool(_rollback_and_close, session)
             raise
+    finally:
+        _holder.set(None)
+        del _holders[id(holder)]
+        slots.release()
 
 
 def _commit_and_close(session: Session) -> None:

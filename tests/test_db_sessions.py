@@ -4,15 +4,21 @@ lets a route read after writing without the lock; the Server-Timing header says 
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import anyio
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.config import get_settings
-from app.db import commit_writes, create_db_engine, new_session, reads_first
+from app.db import SessionDep, commit_writes, create_db_engine, new_session, reads_first
 from app.main import create_app
 
 
@@ -91,3 +97,73 @@ def test_server_timing_header_says_where_a_request_spent_its_time(engine, monkey
     assert {"queue", "commit", "total"} <= parts.keys()
     assert all(float(ms) >= 0 for ms in parts.values())
     assert float(parts["total"]) >= float(parts["queue"])
+
+
+@pytest.mark.parametrize("in_sql", [False, True])
+def test_a_long_wait_for_a_session_names_who_holds_them(engine, monkeypatch, caplog, in_sql) -> None:
+    """A request that waits over SLOW_SLOT_SECONDS for a session logs the holders: route, how
+    long, and whether it is inside a statement or between statements."""
+    import app.db as db
+
+    monkeypatch.setattr(db, "request_session_limit", lambda: 1)  # one reading session
+    monkeypatch.setattr(db, "SLOW_SLOT_SECONDS", 0.05)
+    release = threading.Event()
+    api = FastAPI()
+
+    def blocking_statement(session) -> None:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(sa.text("SELECT pg_sleep(1.5)"))
+            return
+        session.connection().connection.driver_connection.create_function(
+            "wait_for_release", 0, lambda: release.wait(5)
+        )
+        session.execute(sa.text("SELECT wait_for_release()"))
+
+    @api.get("/hold")
+    async def hold(session: SessionDep) -> dict[str, bool]:
+        await anyio.to_thread.run_sync(lambda: session.execute(sa.text("SELECT 1")))
+        if in_sql:
+            await anyio.to_thread.run_sync(blocking_statement, session)
+        else:
+            await anyio.to_thread.run_sync(release.wait, 5)
+        return {"held": True}
+
+    @api.get("/wait")
+    async def wait(session: SessionDep) -> dict[str, bool]:
+        return {"ok": True}
+
+    def held_by(predicate) -> bool:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if any(predicate(h) for h in list(db._holders.values())):
+                return True
+            time.sleep(0.005)
+        return False
+
+    with (
+        caplog.at_level(logging.WARNING, logger="huitou.db"),
+        TestClient(api) as client,
+        ThreadPoolExecutor(2) as pool,
+    ):
+        holding = pool.submit(client.get, "/hold")
+        if in_sql:
+            assert held_by(lambda h: h.sql is not None and "SELECT 1" not in h.sql)
+        else:
+            assert held_by(lambda h: h.label == "GET /hold")
+            time.sleep(0.05)  # past its first statement, into the wait
+        waiting = pool.submit(client.get, "/wait")
+        deadline = time.monotonic() + 5
+        while not caplog.records and time.monotonic() < deadline:
+            time.sleep(0.01)
+        release.set()
+        assert holding.result().status_code == 200
+        assert waiting.result().json() == {"ok": True}
+    [record] = [r for r in caplog.records if r.name == "huitou.db"]
+    message = record.getMessage()
+    assert message.startswith("GET /wait waited over 0.05 s for a reading session; 1 held by: GET /hold for ")
+    if in_sql:
+        assert "in SQL for" in message and ("pg_sleep" in message or "wait_for_release" in message)
+    else:
+        assert "between statements" in message
+    assert "worker threads busy" in message
+    assert not db._holders, "the holders are gone with their requests"
