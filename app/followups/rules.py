@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 from app.errors import InvalidInput, NotFound
@@ -179,10 +181,33 @@ def ensure_default_rules(session: Session, *, now: datetime) -> list[FollowupRul
     return created
 
 
+# The enabled rules by trigger, read once per transaction: one order event schedules for several
+# triggers (created, paid, shipped …) and each used to probe and read the rules table again.
+_RULES_KEY = "huitou_followup_rules"
+
+
+def _rules_changed(session: Session) -> bool:
+    return any(isinstance(o, FollowupRule) for o in (*session.new, *session.dirty, *session.deleted))
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_rules(session: Session, _context: Any, _instances: Any) -> None:
+    if _RULES_KEY in session.info and _rules_changed(session):
+        del session.info[_RULES_KEY]
+
+
 def rules_for(session: Session, trigger: Trigger, *, now: datetime) -> list[FollowupRule]:
-    ensure_default_rules(session, now=now)
-    query = select(FollowupRule).where(FollowupRule.trigger == trigger, FollowupRule.enabled.is_(True))
-    return list(session.exec(query.order_by(FollowupRule.id)))
+    """The enabled rules of a trigger, in id order."""
+    transaction = session.get_transaction()
+    cached = session.info.get(_RULES_KEY)
+    if cached is None or transaction is None or cached[0] is not transaction or _rules_changed(session):
+        ensure_default_rules(session, now=now)
+        by_trigger: dict[str, list[FollowupRule]] = defaultdict(list)
+        query = select(FollowupRule).where(FollowupRule.enabled.is_(True)).order_by(FollowupRule.id)
+        for rule in session.exec(query):
+            by_trigger[rule.trigger].append(rule)
+        cached = session.info[_RULES_KEY] = (session.get_transaction(), by_trigger)
+    return list(cached[1].get(trigger, ()))
 
 
 def list_rules(session: Session, *, now: datetime) -> list[FollowupRule]:

@@ -413,3 +413,35 @@ def test_erased_customer_gets_nothing(db, rating):
     review = _review(db, order, rating)
     run_at(db, T0)
     assert one(db, FollowupKind.review_thanks, review_id=review.id).reason == "customer erased"
+
+
+# --- the rules, read once per transaction ----------------------------------------------------------
+
+
+def test_an_order_event_chain_reads_the_rules_once_and_an_edit_counts_at_once(db):
+    from sqlalchemy import event
+
+    from app.followups.models import FollowupRule
+
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    connection = db.connection()
+    event.listen(connection, "before_cursor_execute", seen)
+    try:
+        first = make_order(db, stage=Stage.paid)  # created, then paid: two triggers
+        reads = [s for s in statements if "FROM followup_rules" in s]
+        assert len(reads) <= 2, reads  # the first-use probe and one read, not two per trigger
+        assert one(db, FollowupKind.payment_reminder, order_id=first.id)
+        assert one(db, FollowupKind.reassurance, order_id=first.id)
+
+        # Disabled in the same transaction (not even flushed yet): the next order sees it.
+        rule = db.exec(select(FollowupRule).where(FollowupRule.kind == FollowupKind.reassurance)).one()
+        rule.enabled = False
+        second = make_order(db, stage=Stage.paid)
+        assert followups(db, kind=FollowupKind.reassurance, order_id=second.id) == []
+        assert one(db, FollowupKind.payment_reminder, order_id=second.id)
+    finally:
+        event.remove(connection, "before_cursor_execute", seen)
