@@ -18,6 +18,8 @@ class Order(SQLModel, table=True):
         sa.UniqueConstraint("store_id", "external_id"),
         sa.Index("ix_orders_store_placed", "store_id", "placed_at"),
         sa.Index("ix_orders_stage_updated", "stage", "updated_at"),
+        # Automatic confirmation: shipped or delivered orders up to a cutoff (every worker cycle).
+        sa.Index("ix_orders_stage_shipped", "stage", "shipped_at"),
         # Metrics: orders paid in a period (sales, refund rate).
         sa.Index("ix_orders_paid_at", "paid_at"),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -507,6 +508,31 @@ def record_refund(
     return order
 
 
+def _confirm_due(store: Store, now: datetime) -> Any:
+    """Orders of the store shipped longer ago than its auto-confirm days, oldest first
+    (ix_orders_stage_shipped: the range of each stage up to the cutoff)."""
+    cutoff = now - timedelta(days=store.auto_confirm_days)
+    return (
+        select(Order)
+        .where(
+            Order.store_id == store.id,
+            Order.stage.in_([Stage.shipped, Stage.delivered]),
+            Order.shipped_at.is_not(None),
+            Order.shipped_at <= cutoff,
+        )
+        .order_by(Order.shipped_at)
+    )
+
+
+def auto_confirm_pending(session: Session, *, now: datetime) -> bool:
+    """Whether any order is due for automatic confirmation (a read: the job asks this first, so
+    on SQLite it takes the write lock only when there is something to confirm)."""
+    for store in session.exec(select(Store).order_by(Store.id)):
+        if session.exec(_confirm_due(store, now).with_only_columns(Order.id).limit(1)).first() is not None:
+            return True
+    return False
+
+
 def auto_confirm_due(session: Session, *, now: datetime, limit: int = 500) -> int:
     """Confirm receipt for orders shipped longer ago than their store's auto-confirm days.
 
@@ -514,19 +540,7 @@ def auto_confirm_due(session: Session, *, now: datetime, limit: int = 500) -> in
     """
     confirmed = 0
     for store in session.exec(select(Store).order_by(Store.id)):
-        cutoff = now - timedelta(days=store.auto_confirm_days)
-        query = (
-            select(Order)
-            .where(
-                Order.store_id == store.id,
-                Order.stage.in_([Stage.shipped, Stage.delivered]),
-                Order.shipped_at.is_not(None),
-                Order.shipped_at <= cutoff,
-            )
-            .order_by(Order.shipped_at)
-            .limit(limit - confirmed)
-        )
-        for order in session.exec(query):
+        for order in session.exec(_confirm_due(store, now).limit(limit - confirmed)):
             advance(
                 session,
                 order,
