@@ -7,6 +7,7 @@ import logging
 import re
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -71,7 +72,10 @@ class JsonLogFormatter(logging.Formatter):
     RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
     def format(self, record: logging.LogRecord) -> str:
-        payload = {"level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        # When, to the millisecond (UTC): lines of the server and the worker can be put side by side.
+        at = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        payload = {"time": at, "level": record.levelname, "logger": record.name}
+        payload["message"] = record.getMessage()
         payload.update({k: v for k, v in record.__dict__.items() if k not in self.RESERVED})
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)

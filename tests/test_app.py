@@ -49,6 +49,20 @@ def test_one_structured_log_line_per_request(client, caplog):
     assert "13812345678" not in lines[0].getMessage() + str(lines[0].__dict__)
 
 
+def test_a_log_line_is_one_json_object_with_its_time_in_utc():
+    import json
+    import logging
+    from datetime import UTC, datetime
+
+    from app.main import JsonLogFormatter
+
+    record = logging.LogRecord("huitou.db", logging.WARNING, __file__, 1, "waited %d s", (2,), None)
+    record.created = datetime(2026, 11, 11, 8, 30, 5, 123000, tzinfo=UTC).timestamp()
+    line = json.loads(JsonLogFormatter().format(record))
+    assert line["time"] == "2026-11-11T08:30:05.123+00:00"
+    assert (line["level"], line["logger"], line["message"]) == ("WARNING", "huitou.db", "waited 2 s")
+
+
 def test_404_page_in_chinese_and_english(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404 and "页面不存在" in response.text
