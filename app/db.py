@@ -158,9 +158,26 @@ def _flock_retry(fd: int, operation: int, deadline: float) -> bool:
             pause = min(pause * 2, 0.002)
 
 
+# A background writer that has waited this long beyond its yield (a flood of webhooks keeps the
+# foreground writing back to back) raises a flag; foreground writers of every process then make
+# way for up to FOREGROUND_MAKE_WAY_SECONDS before they queue. Without it a worker polling for the
+# lock across processes rarely caught the instant between two foreground transactions, gave up
+# after WRITER_WAIT_SECONDS, and left its claimed webhooks leased (seen in scripts/bench/run.sh).
+BACKGROUND_STARVE_SECONDS = 1.0
+FOREGROUND_MAKE_WAY_SECONDS = 0.1
+
+
 class _SqliteWriter:
     """The right to open a write transaction on one database file, in this process and across
-    the processes on this machine; foreground writers first."""
+    the processes on this machine; foreground writers first, background ones not forever last."""
+
+    SUFFIXES = {
+        "writer": "-writer",
+        "fg": "-writer-fg",
+        "probe": "-writer-fg",
+        "bg": "-writer-bg",
+        "bg-probe": "-writer-bg",
+    }
 
     def __init__(self, path: str | None) -> None:
         self.thread_lock = threading.Lock()
@@ -168,6 +185,7 @@ class _SqliteWriter:
         self._fds: dict[str, int] = {}
         self._pid = 0
         self._waiting = 0  # foreground threads of this process waiting for the writer
+        self._starving = 0  # background threads of this process that waited too long
         self._waiting_guard = threading.Lock()
         self.holder_is_foreground = False
 
@@ -175,19 +193,24 @@ class _SqliteWriter:
         if self._pid != os.getpid():  # a forked child opens its own
             self._fds, self._pid = {}, os.getpid()
         if name not in self._fds:
-            suffix = "-writer" if name == "writer" else "-writer-fg"
-            self._fds[name] = os.open(f"{self.path}{suffix}", os.O_RDWR | os.O_CREAT, 0o600)
+            # Each name its own open file, so its own lock (flock locks belong to open files).
+            self._fds[name] = os.open(f"{self.path}{self.SUFFIXES[name]}", os.O_RDWR | os.O_CREAT, 0o600)
         return self._fds[name]
 
-    def _foreground(self, delta: int) -> None:
-        # While any foreground thread of this process waits, the process holds a shared lock on
-        # the "-writer-fg" file; background writers probe it with an exclusive one.
+    def _flag(self, name: str, delta: int) -> None:
+        """While any thread of this process is in the state, the process holds a shared lock on
+        the state's file ("fg": a foreground writer waits; "bg": a background one starves); the
+        other side probes it with an exclusive one."""
         with self._waiting_guard:
-            self._waiting += delta
-            if delta > 0 and self._waiting == 1:
-                _flock_retry(self._fd("fg"), fcntl.LOCK_SH, time.monotonic() + 1)
-            elif delta < 0 and self._waiting == 0:
-                fcntl.flock(self._fd("fg"), fcntl.LOCK_UN)
+            count = (self._waiting if name == "fg" else self._starving) + delta
+            if name == "fg":
+                self._waiting = count
+            else:
+                self._starving = count
+            if delta > 0 and count == 1:
+                _flock_retry(self._fd(name), fcntl.LOCK_SH, time.monotonic() + 1)
+            elif delta < 0 and count == 0:
+                fcntl.flock(self._fd(name), fcntl.LOCK_UN)
 
     def _yield_to_foreground(self) -> None:
         """Wait while a foreground writer waits, or wrote within FOREGROUND_LINGER_SECONDS (the
@@ -202,34 +225,73 @@ class _SqliteWriter:
                     return
             time.sleep(0.002)
 
+    def _make_way_for_starving_background(self) -> None:
+        """A foreground writer waits (briefly) while a background writer of any process starves."""
+        probe = self._fd("bg-probe")
+        until = time.monotonic() + FOREGROUND_MAKE_WAY_SECONDS
+        while True:
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= until:
+                    return
+                time.sleep(0.001)
+                continue
+            fcntl.flock(probe, fcntl.LOCK_UN)
+            return
+
     def acquire(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         if self.path is None or fcntl is None:
             return self.thread_lock.acquire(timeout=timeout)
-        background = _background.get()
-        if background:
-            self._yield_to_foreground()
-        else:
-            self._foreground(+1)
+        if _background.get():
+            return self._acquire_background(deadline)
+        self._flag("fg", +1)
         try:
-            while True:
-                if not self.thread_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                    return False
-                # A background writer does not keep the process's turn while a foreground thread
-                # of this process waits for it (it would then wait on the other processes with
-                # the foreground queued behind it).
-                if not background or not self._waiting or time.monotonic() >= deadline:
-                    break
-                self.thread_lock.release()
-                time.sleep(0.001)
+            self._make_way_for_starving_background()
+            if not self.thread_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                return False
             if _flock_retry(self._fd("writer"), fcntl.LOCK_EX, deadline):
-                self.holder_is_foreground = not background
+                self.holder_is_foreground = True
                 return True
             self.thread_lock.release()
             return False
         finally:
-            if not background:
-                self._foreground(-1)
+            self._flag("fg", -1)
+
+    def _acquire_background(self, deadline: float) -> bool:
+        self._yield_to_foreground()
+        starving_at = time.monotonic() + BACKGROUND_STARVE_SECONDS
+        starving = False
+        try:
+            while True:
+                now = time.monotonic()
+                if not starving and now >= starving_at:
+                    self._flag("bg", +1)
+                    starving = True
+                if not self.thread_lock.acquire(timeout=max(0.0, min(deadline, starving_at) - now)):
+                    if time.monotonic() >= deadline:
+                        return False
+                    continue
+                # It does not keep the process's turn while a foreground thread of this process
+                # waits for it (it would then wait on the other processes with the foreground
+                # queued behind it) — unless it has waited too long already.
+                if starving or not self._waiting:
+                    break
+                self.thread_lock.release()
+                time.sleep(0.001)
+            while True:
+                if _flock_retry(self._fd("writer"), fcntl.LOCK_EX, deadline if starving else starving_at):
+                    self.holder_is_foreground = False
+                    return True
+                if starving or time.monotonic() >= deadline:
+                    self.thread_lock.release()
+                    return False
+                self._flag("bg", +1)
+                starving = True
+        finally:
+            if starving:
+                self._flag("bg", -1)
 
     def release(self) -> None:
         if self.path is not None and fcntl is not None:

@@ -4,6 +4,7 @@ lets a route read after writing without the lock; the Server-Timing header says 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -167,3 +168,67 @@ def test_a_long_wait_for_a_session_names_who_holds_them(engine, monkeypatch, cap
         assert "between statements" in message
     assert "worker threads busy" in message
     assert not db._holders, "the holders are gone with their requests"
+
+
+# --- the writers' queue (SQLite): two _SqliteWriter objects on one file behave as two processes
+# (flock locks belong to open files).
+
+
+def test_a_background_writer_is_not_starved_by_foreground_writes_back_to_back(tmp_path) -> None:
+    from app.db import WRITER_WAIT_SECONDS, _SqliteWriter, background_writes
+
+    path = str(tmp_path / "desk.db")
+    server, worker = _SqliteWriter(path), _SqliteWriter(path)
+    stop, writes = threading.Event(), []
+
+    def flood() -> None:  # webhook intake: one short transaction after another
+        while not stop.is_set():
+            assert server.acquire(WRITER_WAIT_SECONDS)
+            time.sleep(0.002)
+            server.release()
+            writes.append(1)
+
+    flooding = threading.Thread(target=flood)
+    flooding.start()
+    try:
+        while len(writes) < 20:
+            time.sleep(0.001)
+        with background_writes():
+            got = worker.acquire(WRITER_WAIT_SECONDS)
+        assert got, "the worker gave up: it never caught the lock between two foreground writes"
+        before = len(writes)
+        time.sleep(0.05)
+        assert len(writes) == before, "while the worker holds the lock, nobody else writes"
+        worker.release()
+        while len(writes) < before + 5:  # the foreground goes on afterwards
+            time.sleep(0.001)
+    finally:
+        stop.set()
+        flooding.join()
+
+
+def test_a_background_writer_lets_a_waiting_foreground_writer_go_first(tmp_path) -> None:
+    from app.db import WRITER_WAIT_SECONDS, _SqliteWriter, background_writes
+
+    path = str(tmp_path / "desk.db")
+    holder, server, worker = _SqliteWriter(path), _SqliteWriter(path), _SqliteWriter(path)
+    order: list[str] = []
+    assert holder.acquire(WRITER_WAIT_SECONDS)
+
+    def write(writer, name: str, background: bool) -> None:
+        with background_writes() if background else contextlib.nullcontext():
+            assert writer.acquire(WRITER_WAIT_SECONDS)
+        order.append(name)
+        time.sleep(0.01)
+        writer.release()
+
+    threads = [threading.Thread(target=write, args=(server, "request", False))]
+    threads.append(threading.Thread(target=write, args=(worker, "worker", True)))
+    threads[0].start()
+    time.sleep(0.05)  # a request waits; then the worker comes and sees it waiting
+    threads[1].start()
+    time.sleep(0.05)
+    holder.release()
+    for thread in threads:
+        thread.join()
+    assert order == ["request", "worker"]
