@@ -459,7 +459,7 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Connections of a server process's pool that requests never take: the webhook route's ingest
 # threads (app.integrations.webhooks, at most 4), its inbox worker and /healthz.
 RESERVED_CONNECTIONS = 6
-_request_slots: RunVar[tuple[anyio.Semaphore, anyio.Semaphore]] = RunVar("huitou_request_sessions")
+_request_slots: RunVar[dict[str, anyio.Semaphore]] = RunVar("huitou_request_sessions")
 
 
 def request_session_limit() -> int:
@@ -476,20 +476,46 @@ def request_session_limit() -> int:
 SQLITE_SLOTS = (3, 2)
 
 
-def _slots(write: bool) -> anyio.Semaphore:
-    """Separate slots for reading and writing requests, so slow pages never keep writes (a reply,
-    a claim) from starting; a third of the sessions (at least one) are for writes."""
+# Report pages read a day's or a month's figures (hundreds of milliseconds at a million orders,
+# seconds under load): they have slots of their own, so a supervisor's dashboard and an agent's
+# targets never keep the desk's queues and tickets waiting (seen in scripts/bench/run.sh: the
+# read slots held by /reports/me/targets and /reports while queue polls queued for seconds).
+REPORT_PATHS = ("/reports", "/api/v1/metrics")
+
+
+def slot_kind(method: str, path: str) -> str:
+    """Which slots a request waits for: "write", "report" or "read"."""
+    if method in UNSAFE_METHODS:
+        return "write"
+    return "report" if path.startswith(REPORT_PATHS) else "read"
+
+
+def slot_sizes(limit: int, sqlite: bool) -> dict[str, int]:
+    """A third of the sessions (at least one) for writes; of the rest a quarter (at least one) for
+    reports; on SQLite at most SQLITE_SLOTS readers and writers and one report."""
+    write = max(1, limit // 3)
+    reads = max(2, limit - write)
+    report = max(1, reads // 4)
+    sizes = {"write": write, "read": reads - report, "report": report}
+    if sqlite:
+        sizes = {
+            "write": min(write, SQLITE_SLOTS[1]),
+            "read": min(sizes["read"], SQLITE_SLOTS[0]),
+            "report": 1,
+        }
+    return sizes
+
+
+def _slots(kind: str) -> anyio.Semaphore:
+    """Separate slots for reading, writing and report requests, so slow pages never keep writes
+    (a reply, a claim) from starting, nor reports the desk's reads."""
     try:
-        readers, writers = _request_slots.get()
+        slots = _request_slots.get()
     except LookupError:
-        limit = request_session_limit()
-        write_slots = max(1, limit // 3)
-        read_slots = max(1, limit - write_slots)
-        if get_settings().is_sqlite:
-            read_slots, write_slots = min(read_slots, SQLITE_SLOTS[0]), min(write_slots, SQLITE_SLOTS[1])
-        readers, writers = anyio.Semaphore(read_slots), anyio.Semaphore(write_slots)
-        _request_slots.set((readers, writers))
-    return writers if write else readers
+        sizes = slot_sizes(request_session_limit(), get_settings().is_sqlite)
+        slots = {kind: anyio.Semaphore(size) for kind, size in sizes.items()}
+        _request_slots.set(slots)
+    return slots[kind]
 
 
 # A request that waits this long for a session logs who holds them: the route, for how long, and
@@ -498,10 +524,10 @@ SLOW_SLOT_SECONDS = 1.0
 
 
 class _Holder:
-    __slots__ = ("label", "write", "since", "sql", "sql_since")
+    __slots__ = ("label", "kind", "since", "sql", "sql_since")
 
-    def __init__(self, label: str, write: bool, since: float) -> None:
-        self.label, self.write, self.since = label, write, since
+    def __init__(self, label: str, kind: str, since: float) -> None:
+        self.label, self.kind, self.since = label, kind, since
         self.sql: str | None = None
         self.sql_since = 0.0
 
@@ -533,15 +559,15 @@ def _holder_out_of_sql(*_args: Any) -> None:
         holder.sql = None
 
 
-def _log_slot_holders(write: bool, waiter: str) -> None:
+def _log_slot_holders(kind: str, waiter: str) -> None:
     now = time.perf_counter()
-    holding = [h.describe(now) for h in list(_holders.values()) if h.write == write]
+    holding = [h.describe(now) for h in list(_holders.values()) if h.kind == kind]
     threads = anyio.to_thread.current_default_thread_limiter()
     log.warning(
         "%s waited over %g s for a %s session; %d held by: %s; worker threads busy %d of %d",
         waiter,
         SLOW_SLOT_SECONDS,
-        "writing" if write else "reading",
+        {"write": "writing", "read": "reading", "report": "report"}[kind],
         len(holding),
         "; ".join(holding) or "none",
         threads.borrowed_tokens,
@@ -572,14 +598,15 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     write = request.method in UNSAFE_METHODS
     timing = request.scope.get("state", {}).get("timing", {})  # for the Server-Timing header
     started = time.perf_counter()
-    slots, label = _slots(write), f"{request.method} {request.url.path}"
+    kind, label = slot_kind(request.method, request.url.path), f"{request.method} {request.url.path}"
+    slots = _slots(kind)
     # A timer, not a timeout: the request keeps its place in the queue.
-    slow = asyncio.get_running_loop().call_later(SLOW_SLOT_SECONDS, _log_slot_holders, write, label)
+    slow = asyncio.get_running_loop().call_later(SLOW_SLOT_SECONDS, _log_slot_holders, kind, label)
     try:
         await slots.acquire()
     finally:
         slow.cancel()
-    holder = _Holder(label, write, time.perf_counter())
+    holder = _Holder(label, kind, time.perf_counter())
     _holders[id(holder)] = holder
     _holder.set(holder)
     try:

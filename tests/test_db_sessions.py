@@ -170,6 +170,59 @@ def test_a_long_wait_for_a_session_names_who_holds_them(engine, monkeypatch, cap
     assert not db._holders, "the holders are gone with their requests"
 
 
+def test_slot_sizes_keep_reports_and_writes_apart_within_the_pool() -> None:
+    from app.db import SQLITE_SLOTS, slot_kind, slot_sizes
+
+    assert slot_sizes(9, sqlite=False) == {"write": 3, "read": 5, "report": 1}
+    assert slot_sizes(30, sqlite=False) == {"write": 10, "read": 15, "report": 5}
+    assert slot_sizes(9, sqlite=True) == {"write": SQLITE_SLOTS[1], "read": SQLITE_SLOTS[0], "report": 1}
+    assert sum(slot_sizes(30, sqlite=False).values()) == 30
+    assert slot_kind("GET", "/queues/presale/rows") == "read"
+    assert slot_kind("GET", "/reports/me/targets") == "report"
+    assert slot_kind("GET", "/api/v1/metrics") == "report"
+    assert slot_kind("POST", "/reports/me/targets/assessment") == "write"
+
+
+def test_a_slow_report_does_not_keep_the_desk_waiting(engine, monkeypatch, caplog) -> None:
+    """With the report slot taken by a slow dashboard, a queue read goes straight in and a
+    second report waits (and names the first when it has waited long)."""
+    import app.db as db
+
+    monkeypatch.setattr(db, "SLOW_SLOT_SECONDS", 0.05)
+    release = threading.Event()
+    api = FastAPI()
+
+    @api.get("/reports/slow")
+    async def slow(session: SessionDep) -> dict[str, bool]:
+        await anyio.to_thread.run_sync(lambda: session.execute(sa.text("SELECT 1")))
+        await anyio.to_thread.run_sync(release.wait, 5)
+        return {"report": True}
+
+    @api.get("/queues/rows")
+    async def rows(session: SessionDep) -> dict[str, int]:
+        return {"rows": await anyio.to_thread.run_sync(lambda: session.execute(sa.text("SELECT 1")).scalar())}
+
+    with (
+        caplog.at_level(logging.WARNING, logger="huitou.db"),
+        TestClient(api) as client,
+        ThreadPoolExecutor(2) as pool,
+    ):
+        report = pool.submit(client.get, "/reports/slow")
+        deadline = time.monotonic() + 5
+        while not any(h.kind == "report" for h in list(db._holders.values())) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert client.get("/queues/rows").json() == {"rows": 1}, "the desk's read did not wait"
+        second = pool.submit(client.get, "/reports/slow")
+        while not caplog.records and time.monotonic() < deadline:
+            time.sleep(0.01)
+        release.set()
+        assert report.result().status_code == 200 and second.result().status_code == 200
+    [record] = [r for r in caplog.records if r.name == "huitou.db"]
+    assert record.getMessage().startswith(
+        "GET /reports/slow waited over 0.05 s for a report session; 1 held by:"
+    )
+
+
 # --- the writers' queue (SQLite): two _SqliteWriter objects on one file behave as two processes
 # (flock locks belong to open files).
 
@@ -185,8 +238,8 @@ def test_a_background_writer_is_not_starved_by_foreground_writes_back_to_back(tm
         while not stop.is_set():
             assert server.acquire(WRITER_WAIT_SECONDS)
             time.sleep(0.002)
+            writes.append(1)  # inside its turn
             server.release()
-            writes.append(1)
 
     flooding = threading.Thread(target=flood)
     flooding.start()
