@@ -197,12 +197,15 @@ def _read(
     r = rollups
     between = r.c.day.between(min(days), max(days))
     whole = scope == Scope()
+    # Histograms are the larger half of a row's JSON: read (and decoded) only when a family
+    # asked for needs one.
+    hist = r.c.hists if hists_wanted else sa.null().label("hists")
     if whole:
-        query = sa.select(r.c.day, r.c.sums, r.c.hists).where(r.c.whole_day.is_(sa.true()), between)
+        query = sa.select(r.c.day, r.c.sums, hist).where(r.c.whole_day.is_(sa.true()), between)
         for day, sums, hists in session.execute(query):
             if day in days:
                 figures.add_day(day, _keep(sums, sums_wanted), _keep(hists, hists_wanted))
-    columns = [r.c.day, r.c.agent_id, r.c.sums] + ([r.c.hists] if agent_hists or not whole else [])
+    columns = [r.c.day, r.c.agent_id, r.c.sums] + ([hist] if agent_hists or not whole else [])
     query = sa.select(*columns).where(
         r.c.whole_day.is_(sa.false()), between, *scope.where(store=r.c.store_id, agent=r.c.agent_id)
     )

@@ -344,3 +344,30 @@ def test_the_refresh_runs_without_parallel_workers_or_jit_and_only_in_its_transa
         assert (show(session, "max_parallel_workers_per_gather"), show(session, "jit")) == ("0", "off")
         session.rollback()
         assert (show(session, "max_parallel_workers_per_gather"), show(session, "jit")) == before
+
+
+def test_the_histograms_are_read_only_for_the_figures_that_need_them(db):
+    """A row's histograms are the larger half of its JSON: an agent's targets page (averages,
+    counts) reads the sums alone; a p90 reads the histograms too — same figures as live either way."""
+    made = desk(db)
+    rollups.refresh(db, now=AFTER)
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        if "FROM metric_rollups" in statement:
+            statements.append(statement)
+
+    connection = db.connection()
+    sa.event.listen(connection, "before_cursor_execute", seen)
+    try:
+        for keys in (["first_response_avg", "bad_reviews"], ["first_response_p90"]):
+            statements.clear()
+            with rollups.enabled(True):
+                rolled = kpis.compute(db, period=NOVEMBER, agent_id=made["x"].id, keys=keys)
+            assert statements, "read from the rollup"
+            reads_hists = any("metric_rollups.hists" in s for s in statements)
+            assert reads_hists == (keys == ["first_response_p90"]), statements
+            with rollups.enabled(False):
+                assert rolled == kpis.compute(db, period=NOVEMBER, agent_id=made["x"].id, keys=keys)
+    finally:
+        sa.event.remove(connection, "before_cursor_execute", seen)
