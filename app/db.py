@@ -476,10 +476,12 @@ def request_session_limit() -> int:
 SQLITE_SLOTS = (3, 2)
 
 
-# Report pages read a day's or a month's figures (hundreds of milliseconds at a million orders,
-# seconds under load): they have slots of their own, so a supervisor's dashboard and an agent's
-# targets never keep the desk's queues and tickets waiting (seen in scripts/bench/run.sh: the
-# read slots held by /reports/me/targets and /reports while queue polls queued for seconds).
+# Supervisors' report pages read a month's figures for a team or the whole desk (hundreds of
+# milliseconds at a million orders, seconds under load): they have slots of their own, so a
+# dashboard never keeps the desk's queues and tickets waiting (seen in scripts/bench/run.sh: read
+# slots held by /reports while queue polls queued for seconds). An agent's own figures
+# (/reports/me/…) are part of the desk and read with it: fifty agents opening their workbench
+# at once queued for ten seconds behind a single report slot.
 REPORT_PATHS = ("/reports", "/api/v1/metrics")
 
 
@@ -487,7 +489,9 @@ def slot_kind(method: str, path: str) -> str:
     """Which slots a request waits for: "write", "report" or "read"."""
     if method in UNSAFE_METHODS:
         return "write"
-    return "report" if path.startswith(REPORT_PATHS) else "read"
+    if path.startswith(REPORT_PATHS) and not path.startswith("/reports/me"):
+        return "report"
+    return "read"
 
 
 def slot_sizes(limit: int, sqlite: bool) -> dict[str, int]:

@@ -178,7 +178,9 @@ def test_slot_sizes_keep_reports_and_writes_apart_within_the_pool() -> None:
     assert slot_sizes(9, sqlite=True) == {"write": SQLITE_SLOTS[1], "read": SQLITE_SLOTS[0], "report": 1}
     assert sum(slot_sizes(30, sqlite=False).values()) == 30
     assert slot_kind("GET", "/queues/presale/rows") == "read"
-    assert slot_kind("GET", "/reports/me/targets") == "report"
+    assert slot_kind("GET", "/reports") == "report"
+    assert slot_kind("GET", "/reports/targets") == "report"
+    assert slot_kind("GET", "/reports/me/targets") == "read"  # an agent's own figures: the desk
     assert slot_kind("GET", "/api/v1/metrics") == "report"
     assert slot_kind("POST", "/reports/me/targets/assessment") == "write"
 
