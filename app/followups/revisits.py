@@ -414,6 +414,12 @@ def materialise(session: Session, plan: RevisitPlan, *, now: datetime) -> int:
     """Create the plan's revisits due within the look-ahead (once per customer and date)."""
     if not plan.enabled:
         return 0
+    return store_revisits(session, plan, revisit_rows(session, plan, now=now), now=now)
+
+
+def revisit_rows(session: Session, plan: RevisitPlan, *, now: datetime) -> list[dict[str, Any]]:
+    """The plan's revisits due within the look-ahead, as follow-up rows (reads only: at 250,000
+    buyers this takes seconds, which the dispatch job spends outside any write transaction)."""
     _, eligible = _evaluate(session, plan, now=now, horizon=LOOKAHEAD, sample=0)
     stores = {s.id: s for s in _stores(session)}
     rows = []
@@ -443,17 +449,26 @@ def materialise(session: Session, plan: RevisitPlan, *, now: datetime) -> int:
                 "created_at": now,
             }
         )
+    return rows
+
+
+STORE_CHUNK = 1000
+
+
+def store_revisits(session: Session, plan: RevisitPlan, rows: list[dict[str, Any]], *, now: datetime) -> int:
+    """Insert rows from revisit_rows (a customer's date already planned is skipped) and mark the
+    plan planned."""
     inserted = 0
-    for i in range(0, len(rows), 1000):
-        inserted += insert_followups(session, rows[i : i + 1000])
+    for i in range(0, len(rows), STORE_CHUNK):
+        inserted += insert_followups(session, rows[i : i + STORE_CHUNK])
     plan.last_planned_at = now
     session.add(plan)
     session.flush()
     return inserted
 
 
-def plan_due(session: Session, *, now: datetime) -> int:
-    """Materialise every enabled plan not planned within the last hour."""
+def plans_due(session: Session, *, now: datetime) -> list[RevisitPlan]:
+    """Enabled plans not planned within the last hour."""
     query = (
         select(RevisitPlan)
         .where(RevisitPlan.enabled.is_(True))
@@ -461,7 +476,12 @@ def plan_due(session: Session, *, now: datetime) -> int:
             sa.or_(RevisitPlan.last_planned_at.is_(None), RevisitPlan.last_planned_at <= now - REPLAN_EVERY)
         )
     )
-    return sum(materialise(session, plan, now=now) for plan in session.exec(query.order_by(RevisitPlan.id)))
+    return list(session.exec(query.order_by(RevisitPlan.id)))
+
+
+def plan_due(session: Session, *, now: datetime) -> int:
+    """Materialise every enabled plan not planned within the last hour."""
+    return sum(materialise(session, plan, now=now) for plan in plans_due(session, now=now))
 
 
 # --- results -----------------------------------------------------------------------------------
