@@ -6,6 +6,7 @@ leg); without it, a fresh SQLite file. The schema is built by the real Alembic m
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -158,6 +159,24 @@ def drop_scratch_database(url: str) -> None:
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{sa.make_url(url).database}" WITH (FORCE)')
     admin.dispose()
+
+
+@contextlib.contextmanager
+def scratch_engine(prefix: str) -> Iterator[sa.Engine]:
+    """A migrated database of its own (committed work, several connections, the jobs' own
+    sessions), its engine disposed and the database dropped afterwards, a failing test too."""
+    from app.db import create_db_engine
+
+    url = create_scratch_database(prefix)
+    try:
+        upgrade(url)
+        engine = create_db_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+    finally:
+        drop_scratch_database(url)
 
 
 @pytest.fixture

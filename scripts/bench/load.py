@@ -47,6 +47,7 @@ import sys
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -863,6 +864,26 @@ def pg_copy(admin: PgAdmin, template: str) -> tuple[str, str]:
         ) from exc
     say(f"copied database {template} → {name} in {time.perf_counter() - started:.0f} s")
     return admin.url_of(name), name
+
+
+@contextlib.contextmanager
+def dataset_copy(sqlite: Path | None, pg: str | None, pg_admin: str, name: str) -> Iterator[str]:
+    """A private copy of an existing dataset (an SQLite file, or a PostgreSQL database used as a
+    template) for a measurement that may change it; its URL; removed afterwards."""
+    if sqlite:
+        target = Path("/tmp") / f"huitou-{name}-{os.getpid()}.db"
+        try:
+            yield copy_sqlite(sqlite, target)
+        finally:
+            for leftover in target.parent.glob(target.name + "*"):
+                leftover.unlink()
+        return
+    admin = PgAdmin(pg_admin)
+    url, dropped = pg_copy(admin, pg)
+    try:
+        yield url
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{dropped}" WITH (FORCE)')
 
 
 # --- preparing a run database ---------------------------------------------------------------------

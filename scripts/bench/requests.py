@@ -35,21 +35,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if bool(args.sqlite) == bool(args.pg):
         parser.error("give one of --sqlite PATH or --pg DATABASE")
-    admin, dropped = None, None
-    if args.sqlite:
-        target = Path("/tmp") / f"huitou-requests-{os.getpid()}.db"
-        url = load.copy_sqlite(args.sqlite, target)
-    else:
-        admin = load.PgAdmin(args.pg_admin)
-        url, dropped = load.pg_copy(admin, args.pg)
-    try:
+    with load.dataset_copy(args.sqlite, args.pg, args.pg_admin, "requests") as url:
         return measure(url, args.runs, [o for o in args.only.split(",") if o])
-    finally:
-        if args.sqlite:
-            for leftover in target.parent.glob(target.name + "*"):
-                leftover.unlink()
-        elif admin is not None and dropped:
-            admin.execute(f'DROP DATABASE IF EXISTS "{dropped}" WITH (FORCE)')
 
 
 def measure(url: str, runs: int, only: list[str]) -> int:

@@ -231,41 +231,31 @@ def test_the_planning_job_evaluates_outside_the_write_lock_and_plans_once_an_hou
 
     from sqlmodel import Session
 
-    from app.db import create_db_engine
     from app.followups import jobs
-    from app.migrations import upgrade
-    from tests.conftest import create_scratch_database, drop_scratch_database
+    from tests.conftest import scratch_engine
 
-    url = create_scratch_database("revisits")
-    try:
-        upgrade(url)
-        engine = create_db_engine(url)
-        try:
-            now = SPRING - timedelta(days=5)
-            with Session(engine, expire_on_commit=False) as session:
-                store = make_store(session)
-                make_customer(session, store=store, marketing_consent=True)
-                plan = _plan(session, now, store_id=store.id)
-                session.commit()
-            evaluated, real = [], revisits._evaluate
+    with scratch_engine("revisits") as engine:
+        now = SPRING - timedelta(days=5)
+        with Session(engine, expire_on_commit=False) as session:
+            store = make_store(session)
+            make_customer(session, store=store, marketing_consent=True)
+            plan = _plan(session, now, store_id=store.id)
+            session.commit()
+        evaluated, real = [], revisits._evaluate
 
-            def evaluate(session, *args, **kwargs):
-                if url.startswith("sqlite"):  # another connection could begin writing now
-                    other = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
-                    other.execute("BEGIN IMMEDIATE")
-                    other.execute("ROLLBACK")
-                    other.close()
-                evaluated.append(1)
-                return real(session, *args, **kwargs)
+        def evaluate(session, *args, **kwargs):
+            if engine.dialect.name == "sqlite":  # another connection could begin writing now
+                other = sqlite3.connect(engine.url.database, timeout=0, isolation_level=None)
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+                other.close()
+            evaluated.append(1)
+            return real(session, *args, **kwargs)
 
-            monkeypatch.setattr(revisits, "_evaluate", evaluate)
-            assert jobs.plan_revisits(now, engine=engine) == 1
-            assert jobs.plan_revisits(now + timedelta(minutes=30), engine=engine) == 0
-            assert len(evaluated) == 1, "planned within the hour: not evaluated again"
-            with Session(engine) as session:
-                (greeting,) = followups(session, plan_id=plan.id)
-                assert greeting.due_at == SPRING
-        finally:
-            engine.dispose()
-    finally:
-        drop_scratch_database(url)
+        monkeypatch.setattr(revisits, "_evaluate", evaluate)
+        assert jobs.plan_revisits(now, engine=engine) == 1
+        assert jobs.plan_revisits(now + timedelta(minutes=30), engine=engine) == 0
+        assert len(evaluated) == 1, "planned within the hour: not evaluated again"
+        with Session(engine) as session:
+            (greeting,) = followups(session, plan_id=plan.id)
+            assert greeting.due_at == SPRING

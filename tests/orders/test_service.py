@@ -217,38 +217,28 @@ def test_the_auto_confirm_job_looks_without_the_write_lock_and_confirms_what_is_
 
     from sqlmodel import Session
 
-    from app.db import create_db_engine
-    from app.migrations import upgrade
     from app.orders import jobs
-    from tests.conftest import create_scratch_database, drop_scratch_database
+    from tests.conftest import scratch_engine
 
-    url = create_scratch_database("autoconfirm")
-    try:
-        upgrade(url)
-        engine = create_db_engine(url)
-        try:
-            with Session(engine, expire_on_commit=False) as session:
-                order = make_order(session, store=make_store(session), stage=Stage.paid)
-                service.advance(session, order, to=Stage.shipped, actor=STOREFRONT, at=T0, now=T0)
-                session.commit()
-            early, due = T0 + timedelta(days=9), T0 + timedelta(days=10, minutes=1)
-            if url.startswith("sqlite"):
-                # Another connection holds the write lock: a job that wanted it would wait for it
-                # (SQLite's busy timeout, then "database is locked").
-                other = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
-                other.execute("BEGIN IMMEDIATE")
-                try:
-                    assert jobs.auto_confirm(early, engine=engine) == 0
-                finally:
-                    other.execute("ROLLBACK")
-                    other.close()
-            else:
+    with scratch_engine("autoconfirm") as engine:
+        with Session(engine, expire_on_commit=False) as session:
+            order = make_order(session, store=make_store(session), stage=Stage.paid)
+            service.advance(session, order, to=Stage.shipped, actor=STOREFRONT, at=T0, now=T0)
+            session.commit()
+        early, due = T0 + timedelta(days=9), T0 + timedelta(days=10, minutes=1)
+        if engine.dialect.name == "sqlite":
+            # Another connection holds the write lock: a job that wanted it would wait for it
+            # (SQLite's busy timeout, then "database is locked").
+            other = sqlite3.connect(engine.url.database, isolation_level=None)
+            other.execute("BEGIN IMMEDIATE")
+            try:
                 assert jobs.auto_confirm(early, engine=engine) == 0
-            assert jobs.auto_confirm(due, engine=engine) == 1
-            with Session(engine) as session:
-                assert session.get(Order, order.id).stage == Stage.confirmed
-            assert jobs.auto_confirm(due, engine=engine) == 0
-        finally:
-            engine.dispose()
-    finally:
-        drop_scratch_database(url)
+            finally:
+                other.execute("ROLLBACK")
+                other.close()
+        else:
+            assert jobs.auto_confirm(early, engine=engine) == 0
+        assert jobs.auto_confirm(due, engine=engine) == 1
+        with Session(engine) as session:
+            assert session.get(Order, order.id).stage == Stage.confirmed
+        assert jobs.auto_confirm(due, engine=engine) == 0
