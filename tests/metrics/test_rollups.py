@@ -287,47 +287,37 @@ def test_the_dispatch_job_refreshes_at_most_once_per_cycle_however_many_workers(
     most every JOB_EVERY (by the last refresh's start, stored for all workers)."""
     from sqlmodel import Session
 
-    from app.db import create_db_engine
-    from app.migrations import upgrade
-    from tests.conftest import create_scratch_database, drop_scratch_database
+    from tests.conftest import scratch_engine
 
-    url = create_scratch_database("rollupjob")
-    try:
-        upgrade(url)
-        engine = create_db_engine(url)
-        try:
-            with Session(engine, expire_on_commit=False) as session:
-                made = desk(session)
-                session.commit()
+    with scratch_engine("rollupjob") as engine:
+        with Session(engine, expire_on_commit=False) as session:
+            made = desk(session)
+            session.commit()
 
-            def refreshed_at():
-                with Session(engine) as session:
-                    return rollup_state(session).refreshed_at
-
-            with Session(engine) as session:  # the job's first cycles: every day rolled up
-                assert rollups.refresh(session, now=AFTER) == 30
-                session.commit()
-            assert refreshed_at() == AFTER
-            # A late reply changes 3 November; another worker's cycle a moment later leaves it …
+        def refreshed_at():
             with Session(engine) as session:
-                t = next(iter(session.exec(kpis_ticket_of(made["buyers"][0]))))
-                h.message(session, t, "outbound", local(4, 8, 30), author=made["x"])
-                session.commit()
-            assert rollups.refresh_job(AFTER + rollups.JOB_EVERY / 2, engine=engine) == 0
-            assert refreshed_at() == AFTER  # skipped: a refresh would record its start
-            # … the first cycle after PAST_EVERY takes it,
-            later = AFTER + rollups.PAST_EVERY
-            assert rollups.refresh_job(later, engine=engine) >= 1
-            assert refreshed_at() == later
-            assert rollups.refresh_job(later + rollups.JOB_EVERY / 2, engine=engine) == 0
-            assert refreshed_at() == later
-            # and a clock set back does not stop the refresh for good.
-            rollups.refresh_job(later - timedelta(hours=1), engine=engine)
-            assert refreshed_at() == later - timedelta(hours=1)
-        finally:
-            engine.dispose()
-    finally:
-        drop_scratch_database(url)
+                return rollup_state(session).refreshed_at
+
+        with Session(engine) as session:  # the job's first cycles: every day rolled up
+            assert rollups.refresh(session, now=AFTER) == 30
+            session.commit()
+        assert refreshed_at() == AFTER
+        # A late reply changes 3 November; another worker's cycle a moment later leaves it …
+        with Session(engine) as session:
+            t = next(iter(session.exec(kpis_ticket_of(made["buyers"][0]))))
+            h.message(session, t, "outbound", local(4, 8, 30), author=made["x"])
+            session.commit()
+        assert rollups.refresh_job(AFTER + rollups.JOB_EVERY / 2, engine=engine) == 0
+        assert refreshed_at() == AFTER  # skipped: a refresh would record its start
+        # … the first cycle after PAST_EVERY takes it,
+        later = AFTER + rollups.PAST_EVERY
+        assert rollups.refresh_job(later, engine=engine) >= 1
+        assert refreshed_at() == later
+        assert rollups.refresh_job(later + rollups.JOB_EVERY / 2, engine=engine) == 0
+        assert refreshed_at() == later
+        # and a clock set back does not stop the refresh for good.
+        rollups.refresh_job(later - timedelta(hours=1), engine=engine)
+        assert refreshed_at() == later - timedelta(hours=1)
 
 
 @pytest.mark.postgres_only
