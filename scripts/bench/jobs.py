@@ -22,13 +22,9 @@ import load  # noqa: E402 - the load benchmark's dataset helpers
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sqlite", type=Path, help="an SQLite dataset (copied)")
-    parser.add_argument("--pg", help="a PostgreSQL dataset database (copied as a template)")
-    parser.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/test")
+    load.dataset_arguments(parser)
     parser.add_argument("--rounds", type=int, default=2)
-    args = parser.parse_args(argv)
-    if bool(args.sqlite) == bool(args.pg):
-        parser.error("give one of --sqlite PATH or --pg DATABASE")
+    args = load.parse_dataset_arguments(parser, argv)
     with load.dataset_copy(args.sqlite, args.pg, args.pg_admin, "jobs") as url:
         load.huitou(url, "migrate", quiet=True)
         os.environ |= load.server_env(load.sa_url(url) if url.startswith("postgresql") else url)

@@ -866,6 +866,20 @@ def pg_copy(admin: PgAdmin, template: str) -> tuple[str, str]:
     return admin.url_of(name), name
 
 
+def dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    """--sqlite PATH or --pg DATABASE (and --pg-admin): the existing dataset a script copies."""
+    parser.add_argument("--sqlite", type=Path, help="an SQLite dataset (copied)")
+    parser.add_argument("--pg", help="a PostgreSQL dataset database (copied as a template)")
+    parser.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/test")
+
+
+def parse_dataset_arguments(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    args = parser.parse_args(argv)
+    if bool(args.sqlite) == bool(args.pg):
+        parser.error("give one of --sqlite PATH or --pg DATABASE")
+    return args
+
+
 @contextlib.contextmanager
 def dataset_copy(sqlite: Path | None, pg: str | None, pg_admin: str, name: str) -> Iterator[str]:
     """A private copy of an existing dataset (an SQLite file, or a PostgreSQL database used as a

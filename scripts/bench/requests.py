@@ -27,14 +27,10 @@ import load  # noqa: E402 - the load benchmark's dataset helpers and signed webh
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sqlite", type=Path, help="an SQLite dataset (copied)")
-    parser.add_argument("--pg", help="a PostgreSQL dataset database (copied as a template)")
-    parser.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/test")
+    load.dataset_arguments(parser)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", default="", help="comma-separated operations (default: all)")
-    args = parser.parse_args(argv)
-    if bool(args.sqlite) == bool(args.pg):
-        parser.error("give one of --sqlite PATH or --pg DATABASE")
+    args = load.parse_dataset_arguments(parser, argv)
     with load.dataset_copy(args.sqlite, args.pg, args.pg_admin, "requests") as url:
         return measure(url, args.runs, [o for o in args.only.split(",") if o])
 
