@@ -81,11 +81,16 @@ def dispatch(
     interval: Annotated[float, typer.Option(min=0.5, max=3600, help="Seconds between cycles.")] = 5.0,
 ) -> None:
     """Run the background worker: automatic confirmation, follow-ups, outbound deliveries."""
-    from app.config import get_settings
-    from app.dispatch import run_forever, run_once
-    from app.main import configure_logging
+    from app.config import SettingsError, get_settings
 
-    configure_logging(get_settings().log_level)
+    try:
+        settings = get_settings()  # before importing the app: a bad setting is named, not a traceback
+    except SettingsError as exc:
+        _fail(str(exc))
+    from app.dispatch import run_forever, run_once
+    from app.main import configure_process
+
+    configure_process(settings)
     if once:
         for job, count in run_once(utc_now()).items():
             typer.echo(f"{job}: {count}")

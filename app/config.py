@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     # session (and, writing, for the write lock), committed, and took in all (the benchmark reads
     # it; browsers' developer tools show it). Off by default: timings tell a client about load.
     server_timing: bool = False
+    # How often (ms) the interpreter hands its GIL from a thread running Python to one waiting for
+    # it. Every SQLite step, thread hop and socket read gives the GIL up and must win it back: with
+    # Python's 5 ms default a request of a few hundred steps waits seconds whenever another request
+    # renders beside it (scripts/bench/requests.py --beside 1 shows it). Applied by `huitou serve`
+    # and `huitou dispatch` at start-up.
+    gil_switch_interval_ms: float = Field(default=0.5, ge=0.05, le=100)
 
     @field_validator("default_locale")
     @classmethod
@@ -94,4 +100,12 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        # One line per bad variable, named as it is set: HUITOU_GIL_SWITCH_INTERVAL_MS: …
+        problems = "; ".join(
+            f"HUITOU_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise SettingsError(f"Invalid settings: {problems}.") from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -27,7 +28,7 @@ from app.audit import api as audit_api
 from app.audit import views as audit_views
 from app.catalog import api as catalog_api
 from app.catalog import views as catalog_views
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.customers import api as customers_api
 from app.customers import views as customers_views
 from app.db import get_engine
@@ -80,6 +81,12 @@ class JsonLogFormatter(logging.Formatter):
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return json.dumps(payload, ensure_ascii=False, default=str)
+
+
+def configure_process(settings: Settings) -> None:
+    """What a server or worker process sets once: JSON logs, and the GIL switch interval."""
+    configure_logging(settings.log_level)
+    sys.setswitchinterval(settings.gil_switch_interval_ms / 1000)
 
 
 def configure_logging(level: str) -> None:
@@ -153,7 +160,7 @@ class RequestContextMiddleware:
 
 def create_app() -> FastAPI:
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_process(settings)
     app = FastAPI(
         title="Huitou API",
         version=__version__,

@@ -4,6 +4,7 @@ import hashlib
 import re
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
@@ -61,6 +62,24 @@ def test_a_log_line_is_one_json_object_with_its_time_in_utc():
     line = json.loads(JsonLogFormatter().format(record))
     assert line["time"] == "2026-11-11T08:30:05.123+00:00"
     assert (line["level"], line["logger"], line["message"]) == ("WARNING", "huitou.db", "waited 2 s")
+
+
+def test_a_server_process_takes_the_gil_switch_interval_from_its_settings(monkeypatch):
+    import sys
+
+    from app.config import get_settings
+
+    before = sys.getswitchinterval()
+    monkeypatch.setenv("HUITOU_GIL_SWITCH_INTERVAL_MS", "2")
+    get_settings.cache_clear()
+    try:
+        create_app()
+        assert sys.getswitchinterval() == pytest.approx(0.002)
+    finally:
+        monkeypatch.delenv("HUITOU_GIL_SWITCH_INTERVAL_MS")
+        get_settings.cache_clear()
+        sys.setswitchinterval(before)
+    assert get_settings().gil_switch_interval_ms == 0.5  # the default: a tenth of Python's 5 ms
 
 
 def test_404_page_in_chinese_and_english(client):

@@ -65,6 +65,19 @@ def test_production_without_secret_refuses_to_start(fresh_database_url):
     assert "HUITOU_SECRET_KEY" in result.stderr
 
 
+@pytest.mark.parametrize("command", [("serve", "--port", "18999"), ("dispatch", "--once")])
+def test_a_bad_setting_is_named_and_refused(fresh_database_url, command):
+    env = os.environ | {
+        "HUITOU_DATABASE_URL": fresh_database_url,
+        "HUITOU_GIL_SWITCH_INTERVAL_MS": "0",
+        "COLUMNS": "300",
+    }
+    result = subprocess.run([HUITOU, *command], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "HUITOU_GIL_SWITCH_INTERVAL_MS: Input should be greater than or equal to 0.05" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_seed_demo_creates_the_demo_logins_once(run):
     first = run("seed-demo", "--customers", "5", "--orders", "5", "--seed", "1")
     assert first.returncode == 0, first.stderr

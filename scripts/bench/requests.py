@@ -8,6 +8,10 @@ The app runs in this process (Starlette's TestClient: about 5 ms of client overh
 is included, as /healthz shows) in production settings, as one agent and one supervisor created
 on the copy; the rollup is refreshed first, as `huitou dispatch` keeps it. Prints the median wall
 and CPU time per request; the copy is removed afterwards.
+
+`--beside N` times each request while N threads run Python beside it, at Python's default GIL
+switch interval (5 ms) and at the one `huitou serve` sets (HUITOU_GIL_SWITCH_INTERVAL_MS): every
+SQLite step and thread hop gives the GIL up, and waits up to a switch interval to win it back.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import argparse
 import os
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -30,12 +35,19 @@ def main(argv: list[str]) -> int:
     load.dataset_arguments(parser)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", default="", help="comma-separated operations (default: all)")
+    parser.add_argument(
+        "--beside",
+        type=int,
+        default=0,
+        help="threads running Python beside each request; the requests are then timed at Python's "
+        "default GIL switch interval and at the one huitou serve sets (no processing step)",
+    )
     args = load.parse_dataset_arguments(parser, argv)
     with load.dataset_copy(args.sqlite, args.pg, args.pg_admin, "requests") as url:
-        return measure(url, args.runs, [o for o in args.only.split(",") if o])
+        return measure(url, args.runs, [o for o in args.only.split(",") if o], args.beside)
 
 
-def measure(url: str, runs: int, only: list[str]) -> int:
+def measure(url: str, runs: int, only: list[str], beside: int = 0) -> int:
     os.environ |= load.server_env(load.sa_url(url) if url.startswith("postgresql") else url)
     os.environ["HUITOU_BASE_URL"] = "http://127.0.0.1:8000"  # loopback: cookies without Secure
     load.huitou(url, "migrate", quiet=True)
@@ -92,6 +104,8 @@ def measure(url: str, runs: int, only: list[str]) -> int:
         "webhook": webhook,
     }
     claim()
+    if beside:
+        return measure_beside(operations, only, runs, beside)
     print(f"{'request':12} {'wall ms':>9} {'cpu ms':>9}   (median of {runs}, one at a time)")
     for name in only or list(operations):
         operations[name]()  # once untimed: templates compiled, caches warm
@@ -107,6 +121,53 @@ def measure(url: str, runs: int, only: list[str]) -> int:
         print(f"{name:12} {statistics.median(walls) * 1000:9.1f} {statistics.median(cpus) * 1000:9.1f}")
     if not only or "webhook" in only:
         process_stored()
+    return 0
+
+
+def measure_beside(
+    operations: dict[str, Callable[[], object]], only: list[str], runs: int, beside: int
+) -> int:
+    """Each request while `beside` threads run Python without pause (a stand-in for the requests a
+    busy server renders at the same time), at Python's default GIL switch interval and at the
+    one `huitou serve` sets: the baseline and the setting, in the same run."""
+    from app.config import get_settings
+
+    intervals = {"Python's 5 ms": 0.005, "the setting's": get_settings().gil_switch_interval_ms / 1000}
+    stop = threading.Event()
+
+    def burn() -> None:
+        total = 0
+        while not stop.is_set():
+            for n in range(1000):
+                total += n * n
+
+    burners = [threading.Thread(target=burn, daemon=True) for _ in range(beside)]
+    for thread in burners:
+        thread.start()
+    try:
+        labels = [f"{label} ({seconds * 1000:g} ms)" for label, seconds in intervals.items()]
+        print(f"wall ms, median of {runs}, with {beside} thread(s) running Python beside each request")
+        print(f"{'request':12} " + " ".join(f"{label:>26}" for label in labels) + f" {'ratio':>7}")
+        for name in only or list(operations):
+            medians = []
+            for seconds in intervals.values():
+                sys.setswitchinterval(seconds)
+                operations[name]()  # untimed
+                walls = []
+                for _ in range(runs):
+                    started = time.perf_counter()
+                    answer = operations[name]()
+                    walls.append(time.perf_counter() - started)
+                    if answer.status_code >= 400:
+                        print(f"{name}: HTTP {answer.status_code} {answer.text[:200]}")
+                        return 1
+                medians.append(statistics.median(walls) * 1000)
+            cells = " ".join(f"{value:26.1f}" for value in medians)
+            print(f"{name:12} {cells} {medians[0] / medians[1]:6.1f}x")
+    finally:
+        stop.set()
+        for thread in burners:
+            thread.join()
     return 0
 
 
