@@ -25,7 +25,7 @@ class QueueEntry:
 
     @property
     def shown(self) -> str:
-        """The count as the queue list shows it: "999+" once it reaches queues.COUNT_CAP."""
+        """The count as the queue list shows it: "99+" once it reaches queues.COUNT_CAP."""
         return f"{queues.COUNT_CAP - 1}+" if self.count >= queues.COUNT_CAP else str(self.count)
 
 

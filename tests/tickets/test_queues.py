@@ -165,6 +165,15 @@ def test_counts_stop_at_the_cap(db, monkeypatch):
     assert shown["payment"] == "2+" and shown["bad_review"] == "1" and shown["shipping"] == "0"
 
 
+def test_a_full_queue_shows_the_99_plus_badge():
+    from app.tickets.workbench import QueueEntry
+
+    def badge(count: int) -> str:
+        return QueueEntry("payment", "催付", count, False).shown
+
+    assert (badge(0), badge(99), badge(100)) == ("0", "99", "99+")
+
+
 def test_bad_cursor_limit_or_queue_is_a_clear_error(db):
     agent = _agent(db)
     with pytest.raises(InvalidInput) as err:
