@@ -457,7 +457,7 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 # Connections of a server process's pool that requests never take: the webhook route's ingest
-# threads (app.integrations.webhooks, at most 4), its inbox worker and /healthz.
+# thread (app.integrations.intake: a reading then a writing session), its inbox worker and /healthz.
 RESERVED_CONNECTIONS = 6
 _request_slots: RunVar[dict[str, anyio.Semaphore]] = RunVar("huitou_request_sessions")
 

@@ -101,7 +101,7 @@ def configure_logging(level: str) -> None:
 
 def server_timing_header(timing: dict[str, float]) -> str:
     """`Server-Timing: queue;dur=0.8, lock;dur=3.1, commit;dur=0.4, total;dur=12.5` (milliseconds):
-    queued for a database session (a webhook: for an intake thread), waiting for SQLite's write
+    queued for a database session (a webhook: for the intake thread), waiting for SQLite's write
     lock, committing, storing a webhook, and the whole request."""
     return ", ".join(f"{name};dur={seconds * 1000:.1f}" for name, seconds in timing.items())
 

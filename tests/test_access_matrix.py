@@ -25,7 +25,7 @@ from starlette.routing import Mount, Route
 
 from app.accounts.models import Role, Scope
 from app.integrations import inbox
-from app.integrations.webhooks import background_processor, ingester
+from app.integrations.webhooks import background_processor, in_thread, ingester
 from tests.factories import CSRF_RE, bearer, csrf_from, login, make_agent, make_api_key
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -190,7 +190,7 @@ def _webhooks_in_the_test_transaction(app: FastAPI, db: Session) -> None:
             db.rollback()
             raise
 
-    app.dependency_overrides[ingester] = lambda: ingest
+    app.dependency_overrides[ingester] = lambda: in_thread(ingest)
     app.dependency_overrides[background_processor] = lambda: None
 
 

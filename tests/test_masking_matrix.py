@@ -42,7 +42,7 @@ from app.customers.models import Customer
 from app.db import utc_now
 from app.demo import DEMO_PASSWORDS, SEED_STEPS, DemoContext, DemoSizes, _step
 from app.integrations import inbox
-from app.integrations.webhooks import background_processor, ingester
+from app.integrations.webhooks import background_processor, in_thread, ingester
 from app.metrics.exports import TABLES as EXPORT_TABLES
 from app.reviews.surveys import survey_token
 from tests.factories import (
@@ -198,7 +198,7 @@ def _ingest_a_webhook_buyer(app: FastAPI, db: Session) -> None:
         db.commit()
         return receipt
 
-    app.dependency_overrides[ingester] = lambda: ingest
+    app.dependency_overrides[ingester] = lambda: in_thread(ingest)
     app.dependency_overrides[background_processor] = lambda: None
     store, secret = make_signed_store(db, platform="standard")
     product = make_product(db, store)

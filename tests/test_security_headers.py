@@ -20,7 +20,7 @@ from sqlmodel import Session
 from app.accounts.models import Role, Scope
 from app.config import get_settings
 from app.integrations import inbox
-from app.integrations.webhooks import background_processor, ingester
+from app.integrations.webhooks import background_processor, in_thread, ingester
 from app.reviews.surveys import survey_token
 from tests.factories import CSRF_RE, bearer, csrf_from, login, make_agent, make_api_key, make_signed_store
 from tests.metrics.quality_helpers import make_solved_ticket, make_survey
@@ -83,7 +83,7 @@ def boom(app: FastAPI) -> FastAPI:
 def _webhooks_in_the_test_transaction(app: FastAPI, db: Session) -> None:
     """Inbound webhooks store deliveries on their own connection; here on the test's (as
     tests/test_access_matrix.py does), so SQLite's write lock is not contended."""
-    app.dependency_overrides[ingester] = lambda: lambda **values: inbox.receive(db, **values)
+    app.dependency_overrides[ingester] = lambda: in_thread(lambda **values: inbox.receive(db, **values))
     app.dependency_overrides[background_processor] = lambda: None
 
 

@@ -139,7 +139,16 @@ def _is_woocommerce_ping(headers: Mapping[str, str], body: bytes) -> bool:
     return set(form) == {"webhook_id"}
 
 
-def receive(
+@dataclass
+class Verified:
+    """A delivery that passed the checks, as the row to store."""
+
+    values: dict[str, Any]
+    code: int
+    error: str = ""
+
+
+def verify(
     session: Session,
     *,
     platform: Platform,
@@ -147,8 +156,9 @@ def receive(
     headers: Mapping[str, str],
     body: bytes,
     now: datetime,
-) -> Receipt:
-    """Verify and store one delivery. Duplicates are a no-op; nothing is acted on here."""
+) -> Verified | Receipt:
+    """Check one delivery (store, content type, signature, JSON) and make its row; writes nothing.
+    A Receipt is the whole answer (a WooCommerce ping); a refused delivery raises."""
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge("A webhook body may be at most 1 MB.")
     found = service.cached_store_for_webhook(session, store_slug)
@@ -202,16 +212,37 @@ def receive(
         "received_at": now,
         "updated_at": now,
     }
-    # One statement: a duplicate (even one stored a moment ago by a concurrent request) is a no-op.
+    return Verified(values, code, error)
+
+
+def store(session: Session, delivery: Verified) -> Receipt:
+    """Store a verified delivery. A duplicate (even one stored a moment ago by a concurrent
+    request, or earlier in this transaction) is a no-op answered with the stored one's id."""
+    values = delivery.values
     message_id = session.execute(_insert_ignoring_duplicates(session), values).scalar_one_or_none()
     if message_id is None:
-        existing = _find(session, store_id, platform, dedupe_key)
+        existing = _find(session, values["store_id"], values["platform"], values["dedupe_key"])
         return Receipt(200, {"status": "duplicate", "id": existing.id if existing else None})
+    status = values["status"]
     answer = {InboxStatus.received: "received", InboxStatus.ignored: "ignored", InboxStatus.failed: "invalid"}
     body_out: dict[str, Any] = {"status": answer[status], "id": message_id}
-    if error:
-        body_out |= {"error": "bad_request", "detail": error}
-    return Receipt(code, body_out, message_id, process=status == InboxStatus.received)
+    if delivery.error:
+        body_out |= {"error": "bad_request", "detail": delivery.error}
+    return Receipt(delivery.code, body_out, message_id, process=status == InboxStatus.received)
+
+
+def receive(
+    session: Session,
+    *,
+    platform: Platform,
+    store_slug: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime,
+) -> Receipt:
+    """Verify and store one delivery. Duplicates are a no-op; nothing is acted on here."""
+    checked = verify(session, platform=platform, store_slug=store_slug, headers=headers, body=body, now=now)
+    return checked if isinstance(checked, Receipt) else store(session, checked)
 
 
 @lru_cache(maxsize=2)

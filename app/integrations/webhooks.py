@@ -1,15 +1,15 @@
 """Inbound webhook endpoints: /webhooks/{platform}/{store_slug}.
 
-Each one reads the raw body (at most 1 MB), verifies the platform's signature over those exact
-bytes, stores the delivery in the inbox under its deduplication key, commits and answers at
-once. Processing runs after the response (and in `huitou dispatch` for anything left over).
+Each one reads the raw body (at most 1 MB) and hands it to the process's intake thread
+(app.integrations.intake), which verifies the platform's signature over those exact bytes and
+stores the delivery in the inbox under its deduplication key; the answer comes once it is
+committed. Processing runs after the response (and in `huitou dispatch` for anything left over).
 """
 
 from __future__ import annotations
 
 import functools
-import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import anyio
@@ -21,8 +21,8 @@ from app.config import get_settings
 from app.db import utc_now
 from app.errors import NotAuthenticated, PayloadTooLarge, RateLimited, RequestTimeout
 from app.integrations import event_schema, inbox
+from app.integrations.intake import intake
 from app.integrations.models import Platform
-from app.integrations.writing import write_scope
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -35,27 +35,32 @@ async def background_processor() -> Callable[[int], None] | None:
     return process_message_soon
 
 
-def _ingest(**values: Any) -> inbox.Receipt:
-    # One short transaction in one worker thread: the connection (and SQLite's write lock) is
-    # never held while the event loop waits for a body or for a free thread.
-    with write_scope() as session:
-        return inbox.receive(session, **values)
+Ingest = Callable[..., Awaitable[inbox.Receipt]]
 
 
-@functools.cache
-def _ingest_limiter() -> anyio.CapacityLimiter:
-    # A few threads store deliveries; more would only queue for the database and the GIL
-    # (SQLite has a single writer anyway).
-    return anyio.CapacityLimiter(2 if get_settings().is_sqlite else 4)
+async def ingester() -> Ingest:
+    """What verifies and stores a delivery, committed before it answers (tests replace it): the
+    process's intake thread, which stores the deliveries arriving together in one transaction."""
+    return intake
 
 
-async def ingester() -> Callable[..., inbox.Receipt]:
-    """What verifies and stores a delivery in its own committed transaction (tests replace it)."""
-    return _ingest
+def in_thread(ingest: Callable[..., inbox.Receipt]) -> Ingest:
+    """An ingester from a blocking function of the same keywords (tests: one on their session)."""
+
+    async def run(*, timing: dict[str, float] | None = None, **values: Any) -> inbox.Receipt:
+        return await anyio.to_thread.run_sync(functools.partial(ingest, **values))
+
+    return run
+
+
+async def _hand_over(processor: Callable[[int], None], message_id: int) -> None:
+    # After the response. A processor only hands the id over (a queue): called here, on the event
+    # loop, not in the thread pool that a sync background task would cost a hop to and back.
+    processor(message_id)
 
 
 Processor = Annotated[Callable[[int], None] | None, Depends(background_processor)]
-Ingester = Annotated[Callable[..., inbox.Receipt], Depends(ingester)]
+Ingester = Annotated[Ingest, Depends(ingester)]
 Slug = Annotated[str, Path(max_length=64, description="The store's slug.")]
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -97,7 +102,7 @@ async def _receive(
     platform: Platform,
     store_slug: str,
     request: Request,
-    ingest: Callable[..., inbox.Receipt],
+    ingest: Ingest,
     background: BackgroundTasks,
     processor: Callable[[int], None] | None,
 ) -> JSONResponse:
@@ -108,25 +113,15 @@ async def _receive(
     body = await _raw_body(request)
     headers = {k.lower(): v for k, v in request.headers.items()}
     timing = request.scope.get("state", {}).get("timing", {})  # for the Server-Timing header
-    store = functools.partial(
-        ingest, platform=platform, store_slug=store_slug, headers=headers, body=body, now=utc_now()
-    )
-    asked = time.perf_counter()
-
-    def timed_store() -> inbox.Receipt:
-        timing["queue"] = time.perf_counter() - asked  # waiting for one of the intake threads
-        try:
-            return store()
-        finally:
-            timing["store"] = time.perf_counter() - asked - timing["queue"]  # the write lock included
-
     try:
-        receipt = await anyio.to_thread.run_sync(timed_store, limiter=_ingest_limiter())
+        receipt = await ingest(
+            platform=platform, store_slug=store_slug, headers=headers, body=body, now=utc_now(), timing=timing
+        )
     except NotAuthenticated:
         ratelimit.hit("webhook-auth-failures", client, failures)
         raise
     if receipt.process and receipt.message_id is not None and processor is not None:
-        background.add_task(processor, receipt.message_id)
+        background.add_task(_hand_over, processor, receipt.message_id)
     return JSONResponse(receipt.body, status_code=receipt.status_code)
 
 

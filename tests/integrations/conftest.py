@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from standardwebhooks.webhooks import Webhook
 
 from app.integrations import inbox
-from app.integrations.webhooks import background_processor, ingester
+from app.integrations.webhooks import background_processor, in_thread, ingester
 
 # The real storefront samples live in shared/ beside the repository (as in CI's fresh clone).
 FIXTURES = Path(
@@ -121,7 +121,7 @@ def client(app, db):
             db.rollback()
             raise
 
-    app.dependency_overrides[ingester] = lambda: ingest
+    app.dependency_overrides[ingester] = lambda: in_thread(ingest)
     app.dependency_overrides[background_processor] = lambda: None
     with TestClient(app, base_url="http://testserver") as test_client:
         yield test_client

@@ -1,0 +1,192 @@
+"""Webhook intake by group commit: one thread per process stores the deliveries of many requests
+in one write transaction.
+
+A request hands its delivery to the intake thread and waits for the answer. Each pass of the
+thread takes every delivery waiting (at most MAX_BATCH), checks each (store, signature, JSON),
+inserts the good ones in one transaction and commits once; only then does any of them get its
+answer, so an acknowledged delivery is always stored. Nothing waits for a batch to fill: a
+delivery arriving alone is stored alone, at once. Under a flood the commit, SQLite's write lock
+and the thread hops are paid once per batch instead of once per delivery
+(scripts/bench/load.py's webhook flood; docs/performance.md).
+
+A delivery the checks refuse gets its own error and does not touch the others. If the batch's
+transaction fails on the data (a constraint), each delivery is stored again in a transaction of
+its own, so one bad row cannot lose the others; if the database itself is unavailable (locked,
+gone), every delivery of the batch gets that error (503, the sender retries).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.db import session_scope
+from app.integrations import inbox
+from app.integrations.models import Platform
+
+log = logging.getLogger("huitou.integrations.intake")
+
+MAX_BATCH = 64
+
+
+@dataclass
+class _Pending:
+    values: dict[str, Any]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[inbox.Receipt]
+    asked: float
+    timing: dict[str, float]
+    checked: inbox.Verified | None = None
+    outcome: inbox.Receipt | BaseException | None = field(default=None, repr=False)
+
+
+def _settle(future: asyncio.Future[inbox.Receipt], outcome: inbox.Receipt | BaseException) -> None:
+    if future.done():  # the request was cancelled (its client went away)
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+
+
+class Intake:
+    """The intake thread of this process (started with the first delivery, again after a fork)."""
+
+    def __init__(self, max_batch: int = MAX_BATCH, engine: sa.Engine | None = None) -> None:
+        self.max_batch = max_batch
+        self.engine = engine  # None: the process's database (app.db.get_engine)
+        self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._guard = threading.Lock()
+        self.batches = 0  # write transactions committed, and the deliveries they stored
+        self.stored = 0
+
+    async def __call__(
+        self,
+        *,
+        platform: Platform,
+        store_slug: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        now: datetime,
+        timing: dict[str, float] | None = None,
+    ) -> inbox.Receipt:
+        loop = asyncio.get_running_loop()
+        pending = _Pending(
+            values={
+                "platform": platform,
+                "store_slug": store_slug,
+                "headers": headers,
+                "body": body,
+                "now": now,
+            },
+            loop=loop,
+            future=loop.create_future(),
+            asked=time.perf_counter(),
+            timing=timing if timing is not None else {},
+        )
+        self._ensure_thread()
+        self._queue.put(pending)
+        # A request cancelled meanwhile (its client went away) cancels only its wait: the
+        # delivery handed over is stored all the same (sent again, it is answered "duplicate").
+        return await pending.future
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+            return
+        with self._guard:
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                if self._pid != os.getpid():
+                    self._queue = queue.SimpleQueue()
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="huitou-intake", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            started = time.perf_counter()
+            try:
+                self.store_batch(batch)
+            except BaseException as exc:  # never lose the thread; every request gets an answer
+                log.exception("webhook intake: a batch of %d failed", len(batch))
+                for pending in batch:
+                    if pending.outcome is None:
+                        pending.outcome = exc
+            finished = time.perf_counter()
+            for pending in batch:
+                pending.timing["queue"] = started - pending.asked  # waiting for the intake thread
+                pending.timing["store"] = finished - started  # the batch's checks, lock and commit
+                # RuntimeError: the request's event loop is closed, nobody is waiting.
+                with contextlib.suppress(RuntimeError):
+                    pending.loop.call_soon_threadsafe(_settle, pending.future, pending.outcome)
+
+    def store_batch(self, batch: list[_Pending]) -> None:
+        """Check each delivery, then store the good ones in one transaction (see the module)."""
+        self.check(batch)
+        self.store_checked(batch)
+
+    def check(self, batch: list[_Pending]) -> None:
+        # The checks read only the store's secrets (cached): outside the write transaction.
+        with session_scope(self.engine, write=False) as session:
+            for pending in batch:
+                try:
+                    checked = inbox.verify(session, **pending.values)
+                except Exception as exc:
+                    pending.outcome = exc
+                    continue
+                if isinstance(checked, inbox.Receipt):
+                    pending.outcome = checked
+                else:
+                    pending.checked = checked
+
+    def store_checked(self, batch: list[_Pending]) -> None:
+        todo = [p for p in batch if p.checked is not None and p.outcome is None]
+        if not todo:
+            return
+        try:
+            self._store(todo)
+        except sa.exc.OperationalError as exc:  # the database, not the data: every one retries
+            for pending in todo:
+                pending.outcome = exc
+        except Exception:
+            if len(todo) == 1:
+                raise
+            log.warning("webhook intake: a batch of %d failed; storing each on its own", len(todo))
+            for pending in todo:
+                try:
+                    self._store([pending])
+                except Exception as exc:
+                    pending.outcome = exc
+
+    def _store(self, todo: list[_Pending]) -> None:
+        receipts = []
+        with session_scope(self.engine) as session:  # a write transaction (app.integrations.writing)
+            for pending in todo:
+                assert pending.checked is not None
+                receipts.append(inbox.store(session, pending.checked))
+        # Committed: now, and only now, the answers.
+        for pending, receipt in zip(todo, receipts, strict=True):
+            pending.outcome = receipt
+        self.batches += 1
+        self.stored += len(todo)
+
+
+intake = Intake()
