@@ -42,12 +42,20 @@ def main(argv: list[str]) -> int:
         help="threads running Python beside each request; the requests are then timed at Python's "
         "default GIL switch interval and at the one huitou serve sets (no processing step)",
     )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="after timing, repeat each operation this long under py-spy (raw stacks to a file)",
+    )
     args = load.parse_dataset_arguments(parser, argv)
     with load.dataset_copy(args.sqlite, args.pg, args.pg_admin, "requests") as url:
-        return measure(url, args.runs, [o for o in args.only.split(",") if o], args.beside)
+        only = [o for o in args.only.split(",") if o]
+        return measure(url, args.runs, only, args.beside, args.profile)
 
 
-def measure(url: str, runs: int, only: list[str], beside: int = 0) -> int:
+def measure(url: str, runs: int, only: list[str], beside: int = 0, profile: int = 0) -> int:
     os.environ |= load.server_env(load.sa_url(url) if url.startswith("postgresql") else url)
     os.environ["HUITOU_BASE_URL"] = "http://127.0.0.1:8000"  # loopback: cookies without Secure
     load.huitou(url, "migrate", quiet=True)
@@ -119,6 +127,8 @@ def measure(url: str, runs: int, only: list[str], beside: int = 0) -> int:
                 print(f"{name}: HTTP {answer.status_code} {answer.text[:200]}")
                 return 1
         print(f"{name:12} {statistics.median(walls) * 1000:9.1f} {statistics.median(cpus) * 1000:9.1f}")
+        if profile:
+            profiled(name, operations[name], profile)
     if not only or "webhook" in only:
         process_stored()
     return 0
@@ -169,6 +179,40 @@ def measure_beside(
         for thread in burners:
             thread.join()
     return 0
+
+
+def profiled(name: str, operation: Callable[[], object], seconds: float) -> None:
+    """Sample this process with py-spy while the operation repeats for `seconds`; the raw stacks
+    (the app's threads and the test client's) go to a file, for scripts/bench/stacks.py."""
+    import subprocess
+
+    out = Path(f"/tmp/huitou-requests-{name}.txt")
+    spy = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("py-spy")),
+            "record",
+            "--pid",
+            str(os.getpid()),
+            "--rate",
+            "500",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            "--threads",
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)  # py-spy attaches
+    count, until = 0, time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        operation()
+        count += 1
+    spy.send_signal(2)  # SIGINT: py-spy writes what it sampled
+    spy.wait(timeout=30)
+    print(f"  {name}: {count} runs sampled into {out}")
 
 
 def process_stored() -> None:
