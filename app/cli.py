@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -87,6 +88,10 @@ def dispatch(
         settings = get_settings()  # before importing the app: a bad setting is named, not a traceback
     except SettingsError as exc:
         _fail(str(exc))
+    if settings.dispatch_nice and hasattr(os, "nice"):
+        # The requests of `huitou serve` get the CPU first. Set before any thread starts: on Linux
+        # the nice value is a thread's, and threads inherit it from the one that starts them.
+        os.nice(settings.dispatch_nice)
     from app.dispatch import run_forever, run_once
     from app.main import configure_process
 

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # renders beside it (scripts/bench/requests.py --beside 1 shows it). Applied by `huitou serve`
     # and `huitou dispatch` at start-up.
     gil_switch_interval_ms: float = Field(default=0.5, ge=0.05, le=100)
+    # `huitou dispatch` lowers its own CPU priority by this much (Unix nice, 0-19) at start-up: on
+    # a machine it shares with `huitou serve`, the agents' requests get the CPU first and the
+    # background work (webhook processing, the rollup, sweeps) takes what is left.
+    dispatch_nice: int = Field(default=10, ge=0, le=19)
 
     @field_validator("default_locale")
     @classmethod

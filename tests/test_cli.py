@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,37 @@ def test_seed_demo_creates_the_demo_logins_once(run):
     assert first.returncode == 0, first.stderr
     again = run("seed-demo", "--if-empty")
     assert again.returncode == 0 and "already present" in again.stdout
+
+
+@pytest.mark.parametrize(("setting", "expected"), [(None, 10), ("3", 3), ("0", 0)])
+def test_dispatch_lowers_its_cpu_priority(run, fresh_database_url, setting, expected):
+    """`huitou dispatch` runs at a lower CPU priority than the server (default nice 10), so the
+    agents' requests get the cores first when both are busy."""
+    env = os.environ | {"HUITOU_DATABASE_URL": fresh_database_url}
+    env.pop("HUITOU_DISPATCH_NICE", None)
+    if setting is not None:
+        env["HUITOU_DISPATCH_NICE"] = setting
+    worker = subprocess.Popen(
+        [HUITOU, "dispatch", "--interval", "3600"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        # Once the worker runs its cycle beside its inbox thread (two threads), its start-up,
+        # where the priority is set, is over.
+        deadline = time.monotonic() + 60
+        while worker.poll() is None and time.monotonic() < deadline and _threads(worker.pid) < 2:
+            time.sleep(0.1)
+        assert worker.poll() is None, worker.stderr.read().decode() if worker.stderr else ""
+        assert _threads(worker.pid) >= 2
+        # /proc/PID/stat field 19 is the nice value (fields counted after the command's name).
+        fields = Path(f"/proc/{worker.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        assert int(fields[16]) - os.nice(0) == expected
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+def _threads(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return 0
