@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -54,6 +55,16 @@ def _pending(loop: asyncio.AbstractEventLoop, values: dict) -> _Pending:
     )
 
 
+@contextmanager
+def _loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """An event loop for the pending deliveries' futures (the batch is stored in this thread)."""
+    loop = asyncio.new_event_loop()
+    try:
+        yield loop
+    finally:
+        loop.close()
+
+
 def _commits(engine: sa.Engine) -> list[int]:
     """Write transactions committed (the checks' reading transaction is not one)."""
     seen: list[int] = []
@@ -70,12 +81,9 @@ def test_deliveries_sent_together_are_stored_in_one_transaction_and_answered_eac
     deliveries = order_deliveries(12, first_order_id=910_000_000, prefix="together")
     intake = Intake(engine=engine)
     commits = _commits(engine)
-    loop = asyncio.new_event_loop()
-    try:
+    with _loop() as loop:
         batch = [_pending(loop, _values(d)) for d in deliveries]
         intake.store_batch(batch)
-    finally:
-        loop.close()
 
     assert len(commits) == 1
     assert (intake.batches, intake.stored) == (1, 12)
@@ -98,8 +106,7 @@ def test_a_refused_delivery_gets_its_own_error_and_the_rest_are_stored(scratch, 
     )
     intake = Intake(engine=engine)
     commits = _commits(engine)
-    loop = asyncio.new_event_loop()
-    try:
+    with _loop() as loop:
         batch = [
             _pending(loop, _values(good)),
             _pending(loop, _values(forged)),
@@ -109,8 +116,6 @@ def test_a_refused_delivery_gets_its_own_error_and_the_rest_are_stored(scratch, 
             _pending(loop, _values(bad_json)),
         ]
         intake.store_batch(batch)
-    finally:
-        loop.close()
 
     first, forged_out, second, unknown, repeat, invalid = (p.outcome for p in batch)
     assert len(commits) == 1
@@ -134,16 +139,13 @@ def test_a_row_the_database_refuses_fails_alone_and_the_others_are_stored(scratc
     deliveries = order_deliveries(3, first_order_id=930_000_000, prefix="orphan")
     intake = Intake(engine=engine)
     commits = _commits(engine)
-    loop = asyncio.new_event_loop()
-    try:
+    with _loop() as loop:
         batch = [_pending(loop, _values(d)) for d in deliveries]
         with sa.orm.Session(engine) as session:
             for pending in batch:
                 pending.checked = inbox.verify(session, **pending.values)
         batch[1].checked.values["store_id"] = 987_654_321
         intake.store_checked(batch)
-    finally:
-        loop.close()
 
     assert isinstance(batch[1].outcome, sa.exc.IntegrityError)
     assert [batch[0].outcome.status_code, batch[2].outcome.status_code] == [200, 200]
