@@ -231,17 +231,10 @@ def store(session: Session, delivery: Verified) -> Receipt:
     return Receipt(delivery.code, body_out, message_id, process=status == InboxStatus.received)
 
 
-def receive(
-    session: Session,
-    *,
-    platform: Platform,
-    store_slug: str,
-    headers: Mapping[str, str],
-    body: bytes,
-    now: datetime,
-) -> Receipt:
-    """Verify and store one delivery. Duplicates are a no-op; nothing is acted on here."""
-    checked = verify(session, platform=platform, store_slug=store_slug, headers=headers, body=body, now=now)
+def receive(session: Session, **delivery: Any) -> Receipt:
+    """Verify (the keywords of `verify`) and store one delivery in the caller's transaction.
+    Duplicates are a no-op; nothing is acted on here."""
+    checked = verify(session, **delivery)
     return checked if isinstance(checked, Receipt) else store(session, checked)
 
 
