@@ -12,7 +12,6 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_timedelta
 from sqlmodel import Session, select
 
 from app.accounts.models import Agent, Team
@@ -22,7 +21,7 @@ from app.config import get_settings
 from app.customers.masking import customer_view
 from app.customers.service import get_customer
 from app.errors import InvalidInput
-from app.i18n import N_, current_locale, gettext
+from app.i18n import N_, gettext
 from app.integrations import service as stores
 from app.orders import service as orders
 from app.presale import cards as inquiry_cards
@@ -38,7 +37,7 @@ from app.tickets.models import (
     TicketPriority,
     TicketStatus,
 )
-from app.web import babel_locale
+from app.web import format_duration
 
 KIND_LABELS = {
     TicketKind.inquiry: N_("Pre-sale question"),
@@ -108,7 +107,7 @@ def due_in(due_at: datetime | None, now: datetime) -> Due | None:
     if due_at is None:
         return None
     delta = due_at - now
-    amount = format_timedelta(abs(delta), threshold=1.5, locale=babel_locale(current_locale.get()))
+    amount = format_duration(delta)
     if delta.total_seconds() < 0:
         return Due(gettext("overdue by {time}").format(time=amount), True)
     return Due(gettext("{time} left").format(time=amount), False)
