@@ -49,3 +49,6 @@ class MetricRollupState(SQLModel, table=True):
     # Days known to have changed but not recomputed yet (today, recomputed once a minute at most).
     pending: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     refreshed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # No refresh starts before this (any worker): a refresh that took t seconds rests until t / share
+    # after its start (app.metrics.rollups.CORE_SHARE).
+    rests_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

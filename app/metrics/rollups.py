@@ -48,6 +48,12 @@ JOB_BUDGET_SECONDS = 2.0  # one dispatch cycle stops recomputing days after this
 # However many dispatch workers run, the job refreshes at most this often (one worker's cycle):
 # workers taking turns could otherwise keep a refresh running back to back.
 JOB_EVERY = timedelta(seconds=5)
+# … and keeps, on average, to this share of one core: a refresh that took t seconds rests until
+# t / CORE_SHARE after its start. Under a busy desk every day changes all the time, and a day's
+# queries take ~4 s at a million orders: back to back, the refresh kept ~70 % of a core busy beside
+# a server that needed it (scripts/bench/run.sh). The figures then age up to a few minutes more;
+# pages say how old they are.
+CORE_SHARE = 0.25
 SQLITE_SLICE_SECONDS = 0.05  # on SQLite, each write transaction of a refresh stops after this long
 SQLITE_SLICE_PAUSE = 0.05
 # Bump when a family's SQL changes meaning: the rollup is then rebuilt (new components do it alone).
@@ -417,13 +423,22 @@ def background_queries(session: Any) -> None:
         session.execute(sa.text("SET LOCAL jit = off"))
 
 
-def _refreshed_within(session: Any, now: datetime, gap: timedelta) -> bool:
-    """Did a refresh (of any worker) start less than `gap` before `now`? A clock set back: no."""
-    # A plain column read: the ORM object stays unloaded for the locking read that follows.
-    at = session.execute(
-        sa.select(MetricRollupState.refreshed_at).where(MetricRollupState.id == 1)
-    ).scalar_one_or_none()
-    return at is not None and timedelta(0) <= now - at < gap
+def _resting(session: Any, now: datetime) -> bool:
+    """Is the refresh (of any worker) resting at `now`: less than JOB_EVERY after the last one
+    started, or before the rest that one's run time called for? A clock set back: no."""
+    # Plain column reads: the ORM object stays unloaded for the locking read that follows.
+    s = MetricRollupState
+    found = session.execute(sa.select(s.refreshed_at, s.rests_until).where(s.id == 1)).first()
+    if found is None or found.refreshed_at is None or now < found.refreshed_at:
+        return False
+    return now < max(found.refreshed_at + JOB_EVERY, found.rests_until or found.refreshed_at)
+
+
+def _rest(session: Any, now: datetime, spent: float) -> None:
+    """After a refresh started at `now` that took `spent` seconds: no other before now + spent /
+    CORE_SHARE."""
+    until = now + timedelta(seconds=spent / CORE_SHARE)
+    session.execute(sa.update(MetricRollupState).where(MetricRollupState.id == 1).values(rests_until=until))
 
 
 def rebuild(session: Any, *, now: datetime) -> int:
@@ -436,22 +451,29 @@ def rebuild(session: Any, *, now: datetime) -> int:
 
 def refresh_job(now: datetime, *, engine: Any = None) -> int:
     """The dispatch job: a refresh bounded by time, so one cycle never holds up the other jobs,
-    and started at most every JOB_EVERY across all workers (it returns 0 in between).
+    started at most every JOB_EVERY across all workers, and resting after each for three times
+    as long as it took (CORE_SHARE; it returns 0 while resting).
 
     On SQLite each step computes a day in a read transaction and writes it in a short write
     transaction: a day's queries take seconds at a million orders, and holding SQLite's only write
     lock meanwhile stalled every webhook and reply of the server until they gave up (seen in
     scripts/bench/run.sh). Each step picks up where the last stopped."""
+    started = time.monotonic()  # durations, not the time of day: the budget and the rest
     if not get_settings().is_sqlite:
         with session_scope(engine) as session:
-            if _refreshed_within(session, now, JOB_EVERY):
+            if _resting(session, now):
                 return 0
             background_queries(session)
-            return refresh(session, now=now, budget_seconds=JOB_BUDGET_SECONDS)
+            found = plan(session, now=now, budget_seconds=JOB_BUDGET_SECONDS)
+            if found is None:
+                return 0
+            done = apply(session, found, now=now)
+            _rest(session, now, time.monotonic() - started)
+            return done
     with session_scope(engine, write=False) as session:
-        if _refreshed_within(session, now, JOB_EVERY):
+        if _resting(session, now):
             return 0
-    started, total = time.monotonic(), 0
+    total = 0
     while time.monotonic() - started < JOB_BUDGET_SECONDS:
         with session_scope(engine, write=False) as session:
             found = plan(session, now=now, budget_seconds=SQLITE_SLICE_SECONDS)
@@ -463,4 +485,6 @@ def refresh_job(now: datetime, *, engine: Any = None) -> int:
         if not done:
             break
         time.sleep(SQLITE_SLICE_PAUSE)  # the server's writers waiting in SQLite's busy handler go first
+    with session_scope(engine) as session:
+        _rest(session, now, time.monotonic() - started)
     return total

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app.metrics import dashboard, kpis, rollup_changes, rollups
 from app.metrics.base import Scope
-from app.metrics.rollup_models import MetricRollup
+from app.metrics.rollup_models import MetricRollup, MetricRollupState
 from tests.metrics import helpers as h
 from tests.metrics.helpers import NOVEMBER, desk, local
 
@@ -318,6 +318,43 @@ def test_the_dispatch_job_refreshes_at_most_once_per_cycle_however_many_workers(
         # and a clock set back does not stop the refresh for good.
         rollups.refresh_job(later - timedelta(hours=1), engine=engine)
         assert refreshed_at() == later - timedelta(hours=1)
+
+
+def test_the_dispatch_job_rests_three_times_as_long_as_a_refresh_took():
+    """The job keeps to CORE_SHARE of a core: after a refresh that took t seconds no worker
+    starts another before t / CORE_SHARE after its start (nor before JOB_EVERY)."""
+    import time
+
+    from sqlmodel import Session
+
+    from tests.conftest import scratch_engine
+
+    with scratch_engine("rollupjobrest") as engine:
+        with Session(engine, expire_on_commit=False) as session:
+            desk(session)
+            session.commit()
+        started = time.monotonic()
+        assert rollups.refresh_job(AFTER, engine=engine) >= 1  # the first days rolled up
+        took = time.monotonic() - started
+        with Session(engine) as session:
+            state = rollup_state(session)
+            assert state.refreshed_at == AFTER
+            rest = state.rests_until - AFTER
+        assert timedelta(0) < rest <= timedelta(seconds=took / rollups.CORE_SHARE)
+        # Made longer than JOB_EVERY, as a refresh of ~4 s at a million orders would: the job
+        # rests until then, whichever worker asks,
+        until = AFTER + rollups.JOB_EVERY * 3
+        with Session(engine) as session:
+            session.execute(sa.update(MetricRollupState).values(rests_until=until))
+            session.commit()
+        assert rollups.refresh_job(until - timedelta(seconds=1), engine=engine) == 0
+        with Session(engine) as session:
+            assert rollup_state(session).refreshed_at == AFTER
+        # and refreshes after it (the days that were left, if any; the start is recorded).
+        rollups.refresh_job(until, engine=engine)
+        with Session(engine) as session:
+            state = rollup_state(session)
+            assert state.refreshed_at == until and state.rests_until > until
 
 
 @pytest.mark.postgres_only
