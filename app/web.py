@@ -49,14 +49,16 @@ def babel_locale(code: str) -> Locale:
     return Locale.parse(code)
 
 
-def _babel_locale() -> Locale:
-    return babel_locale(current_locale.get())
-
-
 def format_money(amount: Decimal | None, currency: str = "CNY") -> str:
     if amount is None:
         return "—"
-    return format_currency(amount, currency, locale=_babel_locale())
+    return _format_money(amount, currency, current_locale.get())
+
+
+@lru_cache(maxsize=4096)
+def _format_money(amount: Decimal, currency: str, locale: str) -> str:
+    # Prices and order totals repeat across the pages agents keep reloading: once per value.
+    return format_currency(amount, currency, locale=babel_locale(locale))
 
 
 def format_time(value: datetime | None, tz: str | None = None, fmt: str = "medium") -> str:

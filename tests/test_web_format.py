@@ -1,14 +1,16 @@
-"""The cached date and duration formatting says exactly what Babel says, in each locale."""
+"""The cached date, duration and money formatting says exactly what Babel says, in each locale."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from babel import Locale
 from babel.dates import format_datetime, format_timedelta
+from babel.numbers import format_currency
 
 from app.i18n import current_locale
-from app.web import format_duration, format_time
+from app.web import format_duration, format_money, format_time
 
 LOCALES = ["zh_CN", "en"]
 # Around every unit's edges (threshold 1.5: 89 s is seconds, 90 s two minutes; 35.9 h hours,
@@ -51,5 +53,19 @@ def test_format_time_is_babels_in_the_zone_and_locale(locale):
             assert format_time(value, tz, fmt) == expected
             assert format_time(value, tz, fmt) == expected  # again, from the cache
         assert format_time(None) == "—"
+    finally:
+        current_locale.reset(token)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_format_money_is_babels_in_the_locale(locale):
+    token = current_locale.set(locale)
+    try:
+        amounts = [(Decimal("1299.00"), "CNY"), (Decimal("1299"), "CNY"), (Decimal("0.5"), "USD")]
+        for amount, currency in amounts:
+            expected = format_currency(amount, currency, locale=Locale.parse(locale))
+            assert format_money(amount, currency) == expected
+            assert format_money(amount, currency) == expected  # again, from the cache
+        assert format_money(None) == "—"
     finally:
         current_locale.reset(token)
