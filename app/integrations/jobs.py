@@ -58,13 +58,16 @@ class _Worker:
     """
 
     BATCH = 50
-    # While webhooks keep arriving, process one delivery a second: answering them (and the
-    # agents' pages) comes first, and the processing — tens of milliseconds of Python each, under
-    # this process's one GIL — is left to `huitou dispatch`'s inbox thread, on another core.
+    # While webhooks keep arriving, process none: answering them (and the agents' pages) comes
+    # first, and the processing — tens of milliseconds of Python each, under this process's one
+    # GIL — is left to `huitou dispatch`'s inbox thread, on another core. (Processing one a second
+    # meanwhile still took ~14 % of a server's time under a flood: four processes on PostgreSQL,
+    # py-spy --gil.) What arrived is processed here once deliveries pause, unless dispatch was first.
     BUSY_WINDOW = 0.2
-    BUSY_PAUSE = 1.0
+    BUSY_PAUSE = 0.25
 
-    def __init__(self) -> None:
+    def __init__(self, process: Callable[[list[int]], None] = process_messages) -> None:
+        self.process = process
         self.last_submit = 0.0
         self.queue: queue.Queue[int] = queue.Queue(maxsize=5000)
         self.lock = threading.Lock()
@@ -85,16 +88,16 @@ class _Worker:
     def run(self) -> None:
         while True:
             batch = [self.queue.get()]
-            if self.busy():
+            while self.busy():
                 time.sleep(self.BUSY_PAUSE)
-            while len(batch) < (1 if self.busy() else self.BATCH):
+            while len(batch) < self.BATCH:
                 try:
                     batch.append(self.queue.get_nowait())
                 except queue.Empty:
                     break
             try:
                 with background_writes():  # on SQLite, webhook intake goes first
-                    process_messages(batch)
+                    self.process(batch)
             except Exception:  # noqa: BLE001 - the rows stay received; the sweep retries them
                 log.exception("inbox worker batch failed")
 
