@@ -218,17 +218,39 @@ def verify(
 def store(session: Session, delivery: Verified) -> Receipt:
     """Store a verified delivery. A duplicate (even one stored a moment ago by a concurrent
     request, or earlier in this transaction) is a no-op answered with the stored one's id."""
-    values = delivery.values
-    message_id = session.execute(_insert_ignoring_duplicates(session), values).scalar_one_or_none()
-    if message_id is None:
-        existing = _find(session, values["store_id"], values["platform"], values["dedupe_key"])
-        return Receipt(200, {"status": "duplicate", "id": existing.id if existing else None})
-    status = values["status"]
-    answer = {InboxStatus.received: "received", InboxStatus.ignored: "ignored", InboxStatus.failed: "invalid"}
-    body_out: dict[str, Any] = {"status": answer[status], "id": message_id}
-    if delivery.error:
-        body_out |= {"error": "bad_request", "detail": delivery.error}
-    return Receipt(delivery.code, body_out, message_id, process=status == InboxStatus.received)
+    return store_many(session, [delivery])[0]
+
+
+def store_many(session: Session, deliveries: list[Verified]) -> list[Receipt]:
+    """Store verified deliveries with one INSERT (the intake's batch), answering each as `store`
+    would, in order: the first of two with one key in the batch is stored, the second is its
+    duplicate."""
+    if not deliveries:
+        return []
+    rows = session.execute(_insert_ignoring_duplicates(session), [d.values for d in deliveries]).all()
+    inserted = {(r.store_id, _platform(r.platform), r.dedupe_key): r.id for r in rows}
+    receipts = []
+    for delivery in deliveries:
+        values = delivery.values
+        key = (values["store_id"], _platform(values["platform"]), values["dedupe_key"])
+        message_id = inserted.pop(key, None)
+        if message_id is None:
+            existing = _find(session, values["store_id"], values["platform"], values["dedupe_key"])
+            receipts.append(Receipt(200, {"status": "duplicate", "id": existing.id if existing else None}))
+            continue
+        status = values["status"]
+        body_out: dict[str, Any] = {"status": ANSWERS[status], "id": message_id}
+        if delivery.error:
+            body_out |= {"error": "bad_request", "detail": delivery.error}
+        receipts.append(Receipt(delivery.code, body_out, message_id, process=status == InboxStatus.received))
+    return receipts
+
+
+ANSWERS = {InboxStatus.received: "received", InboxStatus.ignored: "ignored", InboxStatus.failed: "invalid"}
+
+
+def _platform(value: Any) -> str:
+    return str(getattr(value, "value", value))
 
 
 def receive(session: Session, **delivery: Any) -> Receipt:
@@ -246,7 +268,7 @@ def _insert_statement(dialect: str) -> Any:
     return (
         module.insert(table)
         .on_conflict_do_nothing(index_elements=["store_id", "platform", "dedupe_key"])
-        .returning(table.c.id)
+        .returning(table.c.id, table.c.store_id, table.c.platform, table.c.dedupe_key)
     )
 
 

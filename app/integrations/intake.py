@@ -3,8 +3,8 @@ in one write transaction.
 
 A request hands its delivery to the intake thread and waits for the answer. Each pass of the
 thread takes every delivery waiting (at most MAX_BATCH), checks each (store, signature, JSON),
-inserts the good ones in one transaction and commits once; only then does any of them get its
-answer, so an acknowledged delivery is always stored. Nothing waits for a batch to fill: a
+inserts the good ones with one INSERT in one transaction and commits once; only then does any of
+them get its answer, so an acknowledged delivery is always stored. Nothing waits for a batch to fill: a
 delivery arriving alone is stored alone, at once. Under a flood the commit, SQLite's write lock
 and the thread hops are paid once per batch instead of once per delivery
 (scripts/bench/load.py's webhook flood; docs/performance.md).
@@ -177,11 +177,8 @@ class Intake:
                     pending.outcome = exc
 
     def _store(self, todo: list[_Pending]) -> None:
-        receipts = []
         with session_scope(self.engine) as session:  # a write transaction (app.integrations.writing)
-            for pending in todo:
-                assert pending.checked is not None
-                receipts.append(inbox.store(session, pending.checked))
+            receipts = inbox.store_many(session, [p.checked for p in todo if p.checked is not None])
         # Committed: now, and only now, the answers.
         for pending, receipt in zip(todo, receipts, strict=True):
             pending.outcome = receipt

@@ -81,11 +81,19 @@ def test_deliveries_sent_together_are_stored_in_one_transaction_and_answered_eac
     deliveries = order_deliveries(12, first_order_id=910_000_000, prefix="together")
     intake = Intake(engine=engine)
     commits = _commits(engine)
+    inserts: list[str] = []
+
+    def executed(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO WEBHOOK_INBOX"):
+            inserts.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", executed)
     with _loop() as loop:
         batch = [_pending(loop, _values(d)) for d in deliveries]
         intake.store_batch(batch)
 
     assert len(commits) == 1
+    assert len(inserts) == 1  # one multi-row INSERT for the batch
     assert (intake.batches, intake.stored) == (1, 12)
     receipts = [p.outcome for p in batch]
     assert all(isinstance(r, inbox.Receipt) and r.status_code == 200 for r in receipts)
