@@ -565,8 +565,12 @@ def request_session_limit() -> int:
 # beyond a few at once each only runs slower, and a writer holding the write lock runs slowest
 # of all (it shares the GIL with every reader). So SQLite serves at most this many reading and
 # writing requests at once, the rest waiting without a thread (the mixed-load benchmark, tiny
-# dataset: webhook p95 1.3-11 s with 6 + 3, 0.12 s with 3 + 1).
-SQLITE_SLOTS = (3, 2)
+# dataset, when webhooks were stored by requests: webhook p95 1.3-11 s with 6 + 3, 0.12 s with
+# 3 + 1). Webhooks now go to the intake thread, not to these slots; with 3 readers an agent's
+# workbench (counts, rows, own figures and targets at once) queued behind itself — queue rows
+# p95 100 ms, 34 of them waiting for a slot — and with 5, 48 ms and 1 (reference dataset,
+# docs/performance.md, stop 20).
+SQLITE_SLOTS = (5, 2)
 
 
 # Supervisors' report pages read a month's figures for a team or the whole desk (hundreds of
