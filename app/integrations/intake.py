@@ -4,9 +4,9 @@ in one write transaction.
 A request hands its delivery to the intake thread and waits for the answer. Each pass of the
 thread takes every delivery waiting (at most MAX_BATCH), checks each (store, signature, JSON),
 inserts the good ones with one INSERT in one transaction and commits once; only then does any of
-them get its answer, so an acknowledged delivery is always stored. Nothing waits for a batch to fill: a
-delivery arriving alone is stored alone, at once. Under a flood the commit, SQLite's write lock
-and the thread hops are paid once per batch instead of once per delivery
+them get its answer, so an acknowledged delivery is always stored. Nothing waits for a batch to
+fill: a delivery arriving alone is stored alone, at once. Under a flood the commit, SQLite's write
+lock and the thread hops are paid once per batch instead of once per delivery
 (scripts/bench/load.py's webhook flood; docs/performance.md).
 
 A delivery the checks refuse gets its own error and does not touch the others. If the batch's
