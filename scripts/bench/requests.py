@@ -49,13 +49,20 @@ def main(argv: list[str]) -> int:
         metavar="SECONDS",
         help="after timing, repeat each operation this long under py-spy (raw stacks to a file)",
     )
+    parser.add_argument(
+        "--queries",
+        action="store_true",
+        help="after timing, run each operation once more and list its SQL statements with their times",
+    )
     args = load.parse_dataset_arguments(parser, argv)
     with load.dataset_copy(args.sqlite, args.pg, args.pg_admin, "requests") as url:
         only = [o for o in args.only.split(",") if o]
-        return measure(url, args.runs, only, args.beside, args.profile)
+        return measure(url, args.runs, only, args.beside, args.profile, args.queries)
 
 
-def measure(url: str, runs: int, only: list[str], beside: int = 0, profile: int = 0) -> int:
+def measure(
+    url: str, runs: int, only: list[str], beside: int = 0, profile: int = 0, queries: bool = False
+) -> int:
     os.environ |= load.server_env(load.sa_url(url) if url.startswith("postgresql") else url)
     os.environ["HUITOU_BASE_URL"] = "http://127.0.0.1:8000"  # loopback: cookies without Secure
     load.huitou(url, "migrate", quiet=True)
@@ -129,6 +136,8 @@ def measure(url: str, runs: int, only: list[str], beside: int = 0, profile: int 
         print(f"{name:12} {statistics.median(walls) * 1000:9.1f} {statistics.median(cpus) * 1000:9.1f}")
         if profile:
             profiled(name, operations[name], profile)
+        if queries:
+            statements(name, operations[name])
     if not only or "webhook" in only:
         process_stored()
     return 0
@@ -213,6 +222,36 @@ def profiled(name: str, operation: Callable[[], object], seconds: float) -> None
     spy.send_signal(2)  # SIGINT: py-spy writes what it sampled
     spy.wait(timeout=30)
     print(f"  {name}: {count} runs sampled into {out}")
+
+
+def statements(name: str, operation: Callable[[], object]) -> None:
+    """One more run of the operation, listing each SQL statement it sent and the time from
+    sending it to the cursor's return (rows fetched later are not included)."""
+    import sqlalchemy as sa
+
+    from app.db import get_engine
+
+    sent: list[tuple[float, str]] = []
+    started: dict[int, float] = {}
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        started[id(cursor)] = time.perf_counter()
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        elapsed = time.perf_counter() - started.pop(id(cursor), time.perf_counter())
+        sent.append((elapsed * 1000, " ".join(statement.split())))
+
+    engine = get_engine()
+    sa.event.listen(engine, "before_cursor_execute", before)
+    sa.event.listen(engine, "after_cursor_execute", after)
+    try:
+        operation()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+        sa.event.remove(engine, "after_cursor_execute", after)
+    print(f"  {name}: {len(sent)} statements, {sum(ms for ms, _ in sent):.1f} ms in the database")
+    for ms, text in sent:
+        print(f"    {ms:7.2f}  {text[:150]}")
 
 
 def process_stored() -> None:
