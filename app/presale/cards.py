@@ -15,7 +15,7 @@ from app.audit.models import Approval, ApprovalStatus
 from app.catalog.models import Product
 from app.customers.models import Customer
 from app.presale import bargaining, lifecycle
-from app.presale.models import BargainRound, Inquiry, InquiryProduct, InquiryStatus
+from app.presale.models import BargainRound, Inquiry, InquiryProduct
 
 SUBJECT = "bargain_round"
 
@@ -136,10 +136,14 @@ def inquiry_card(session: Session, inquiry: Inquiry) -> InquiryCard:
     return build_cards(session, [inquiry])[0]
 
 
-def inquiry_cards_for_customer(session: Session, customer_id: int) -> list[InquiryCard]:
-    """The customer's inquiries, active first, newest first."""
+def inquiries_for_customer(session: Session, customer_id: int) -> list[Inquiry]:
+    """The customer's latest 100 inquiries, active first, newest first."""
     query = select(Inquiry).where(Inquiry.customer_id == customer_id).order_by(Inquiry.opened_at.desc())
     inquiries = list(session.exec(query.limit(100)))
-    active = [i for i in inquiries if i.status in (InquiryStatus.open, InquiryStatus.bargaining)]
-    closed = [i for i in inquiries if i not in active]
-    return build_cards(session, active + closed)
+    active = [i for i in inquiries if i.status in lifecycle.ACTIVE]
+    return active + [i for i in inquiries if i.status not in lifecycle.ACTIVE]
+
+
+def inquiry_cards_for_customer(session: Session, customer_id: int) -> list[InquiryCard]:
+    """The customer's inquiries as cards, active first, newest first."""
+    return build_cards(session, inquiries_for_customer(session, customer_id))

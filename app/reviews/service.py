@@ -88,11 +88,11 @@ def review_views(session: Session, reviews: list[Review]) -> list[ReviewView]:
     return [ReviewView(row=r, order_number=numbers.get(r.order_id, "")) for r in reviews]
 
 
-def reviews_for_customer(session: Session, customer_id: int) -> list[ReviewView]:
+def reviews_for_customer(session: Session, customer_id: int, *, limit: int | None = None) -> list[ReviewView]:
+    """The customer's reviews, newest first (the latest `limit` of them if given)."""
     query = select(Review).where(Review.customer_id == customer_id)
-    return review_views(
-        session, list(session.exec(query.order_by(Review.posted_at.desc(), Review.id.desc())))
-    )
+    query = query.order_by(Review.posted_at.desc(), Review.id.desc()).limit(limit)
+    return review_views(session, list(session.exec(query)))
 
 
 def _grade(value: Any) -> Grade:

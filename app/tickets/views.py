@@ -20,7 +20,7 @@ from app.i18n import gettext
 from app.orders.lifecycle import STAGE_LABELS
 from app.tickets import assignment, presence, service
 from app.tickets import workbench as desk
-from app.tickets.workspace import load_thread, load_workspace
+from app.tickets.workspace import load_thread, load_workspace, other_inquiries, other_orders
 from app.web import redirect, render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -105,6 +105,20 @@ def ticket_page(request: Request, session: SessionDep, agent: CurrentAgent, tick
         "viewers": others,
     }
     return render(request, "tickets/workspace.html", context)
+
+
+@router.get("/tickets/{ticket_id}/story/orders")
+def story_orders(request: Request, session: SessionDep, agent: CurrentAgent, ticket_id: int) -> Response:
+    """The workspace's "other orders" section, loaded when the agent opens it."""
+    ticket = service.require_ticket(session, ticket_id)
+    return render(request, "tickets/_story_orders.html", {"cards": other_orders(session, ticket)})
+
+
+@router.get("/tickets/{ticket_id}/story/inquiries")
+def story_inquiries(request: Request, session: SessionDep, agent: CurrentAgent, ticket_id: int) -> Response:
+    """The workspace's "other inquiries" section, loaded when the agent opens it."""
+    ticket = service.require_ticket(session, ticket_id)
+    return render(request, "tickets/_story_inquiries.html", {"cards": other_inquiries(session, ticket)})
 
 
 @router.get("/tickets/{ticket_id}/thread")

@@ -25,7 +25,7 @@ from app.i18n import N_, gettext
 from app.integrations import service as stores
 from app.orders import service as orders
 from app.presale import cards as inquiry_cards
-from app.presale.models import InquiryStatus
+from app.presale.lifecycle import ACTIVE as ACTIVE_INQUIRY
 from app.reviews import service as reviews
 from app.tickets import macros, service
 from app.tickets.models import (
@@ -345,13 +345,17 @@ def _open_deadlines(ticket: Ticket, now: datetime) -> list[DeadlineView]:
 
 @dataclass
 class Story:
-    """Beside the thread: who the buyer is and everything they have with the shop."""
+    """Beside the thread: who the buyer is and everything they have with the shop.
+
+    The buyer's other orders and other inquiries are only counted here: the page shows them in
+    closed sections whose cards load when the agent opens one (`other_orders`, `other_inquiries`),
+    so a buyer with a long history costs the workspace one row per order, not a card."""
 
     customer: Any | None = None
     order: Any | None = None  # the ticket's order (or the buyer's latest active one), with its lifecycle
-    other_orders: list[Any] = field(default_factory=list)
+    other_order_count: int = 0
     inquiry: Any | None = None  # the ticket's inquiry (or the buyer's active one), with bargaining
-    other_inquiries: list[Any] = field(default_factory=list)
+    other_inquiry_count: int = 0
     case: Any | None = None  # the ticket's case (or the buyer's first open one), with its actions
     case_history: list[Any] = field(default_factory=list)
     case_approvals: list[Any] = field(default_factory=list)
@@ -368,24 +372,37 @@ def _pick(items: list[Any], wanted_id: int | None, key: Any, fallback: Any = Non
     return chosen, [i for i in items if i is not chosen]
 
 
+def _orders(session: Session, ticket: Ticket, customer_id: int) -> tuple[Any, list[Any]]:
+    """The buyer's orders split into the one the workspace focuses on and the others. Without an
+    order of its own, the ticket shows the buyer's latest order still under way."""
+    return _pick(
+        orders.orders_for_customer(session, customer_id),
+        ticket.order_id,
+        lambda o: o.id,
+        lambda o: bool(orders.OrderCard(order=o).allowed_next),
+    )
+
+
+def _inquiries(session: Session, ticket: Ticket, customer_id: int) -> tuple[Any, list[Any]]:
+    """The ticket's inquiry (or the buyer's active one) and the buyer's others."""
+    return _pick(
+        inquiry_cards.inquiries_for_customer(session, customer_id),
+        ticket.inquiry_id,
+        lambda i: i.id,
+        lambda i: i.status in ACTIVE_INQUIRY,
+    )
+
+
 def load_story(session: Session, ticket: Ticket, *, agent: Agent, now: datetime) -> Story:
     """Five domains' read models, each a fixed number of queries (no query per order, round or
-    case)."""
+    case); cards only for what the workspace focuses on."""
     if ticket.customer_id is None:
         return Story()
     customer = get_customer(session, ticket.customer_id)
     if customer is None:
         return Story()
-    order_cards = orders.order_cards_for_customer(session, customer.id)
-    # Without an order of its own, the ticket shows the buyer's latest order still under way.
-    order, other_orders = _pick(
-        order_cards, ticket.order_id, lambda c: c.order.id, lambda c: bool(c.allowed_next)
-    )
-    inquiries = inquiry_cards.inquiry_cards_for_customer(session, customer.id)
-    active = (InquiryStatus.open, InquiryStatus.bargaining)
-    inquiry, other_inquiries = _pick(
-        inquiries, ticket.inquiry_id, lambda c: c.inquiry.id, lambda c: c.inquiry.status in active
-    )
+    order, other_orders = _orders(session, ticket, customer.id)
+    inquiry, other_inquiries = _inquiries(session, ticket, customer.id)
     case, other_cases = _pick(
         aftersales.cases_for_customer(session, customer.id, now=now),
         ticket.case_id,
@@ -394,16 +411,16 @@ def load_story(session: Session, ticket: Ticket, *, agent: Agent, now: datetime)
     )
     return Story(
         customer=customer_view(customer, agent),
-        order=order,
-        other_orders=other_orders,
-        inquiry=inquiry,
-        other_inquiries=other_inquiries,
+        order=orders.order_cards(session, [order])[0] if order is not None else None,
+        other_order_count=len(other_orders),
+        inquiry=inquiry_cards.build_cards(session, [inquiry])[0] if inquiry is not None else None,
+        other_inquiry_count=len(other_inquiries),
         case=case,
         case_history=aftersales.history_for(session, case.id) if case is not None else [],
         case_approvals=aftersales.approvals_for(session, case.id) if case is not None else [],
         open_cases=[c for c in other_cases if c.state in OPEN_STATES],
         closed_cases=[c for c in other_cases if c.state not in OPEN_STATES],
-        reviews=reviews.reviews_for_customer(session, customer.id)[:REVIEWS_SHOWN],
+        reviews=reviews.reviews_for_customer(session, customer.id, limit=REVIEWS_SHOWN),
         past_tickets=[
             RowView(row=t, due=None)
             for t in service.past_tickets(
@@ -411,6 +428,20 @@ def load_story(session: Session, ticket: Ticket, *, agent: Agent, now: datetime)
             )
         ],
     )
+
+
+def other_orders(session: Session, ticket: Ticket) -> list[Any]:
+    """The cards of the buyer's orders the workspace does not focus on (its closed section)."""
+    if ticket.customer_id is None:
+        return []
+    return orders.order_cards(session, _orders(session, ticket, ticket.customer_id)[1])
+
+
+def other_inquiries(session: Session, ticket: Ticket) -> list[Any]:
+    """The cards of the buyer's inquiries the workspace does not focus on (its closed section)."""
+    if ticket.customer_id is None:
+        return []
+    return inquiry_cards.build_cards(session, _inquiries(session, ticket, ticket.customer_id)[1])
 
 
 @dataclass

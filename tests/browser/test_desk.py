@@ -116,6 +116,29 @@ def test_agent_records_a_bargaining_round_from_the_ticket(live_server, page):
     snap(page, "bargaining-round")
 
 
+def test_the_buyers_other_orders_load_when_the_agent_opens_them(live_server, page):
+    login_as(page, live_server, *AGENT)
+    urls = []
+    for queue in ("presale", "review_request", "bargaining"):
+        page.goto(f"{live_server}/?queue={queue}")
+        urls += page.eval_on_selector_all(
+            "#queue-rows tr[data-ticket-url]", "rows => rows.map(r => r.getAttribute('data-ticket-url'))"
+        )
+    for url in urls:
+        page.goto(f"{live_server}{url}")
+        if page.locator("#story-other-orders").count():
+            break
+    else:
+        pytest.fail(f"no ticket of a buyer with several orders in the demo data ({len(urls)} opened)")
+    section = page.locator("#story-other-orders")
+    assert section.locator(".order-card").count() == 0  # counted on the page, not rendered
+    section.locator("summary").click()
+    expect(section.locator(".order-card").first).to_be_visible()
+    count = int(re.search(r"\((\d+)\)", section.locator("summary").inner_text()).group(1))
+    expect(section.locator(".order-card")).to_have_count(count)
+    snap(page, "other-orders")
+
+
 def test_a_second_agent_on_the_same_ticket_sees_a_notice(live_server, page, browser):
     login_as(page, live_server, *AGENT)
     page.keyboard.press("n")

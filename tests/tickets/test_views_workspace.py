@@ -106,6 +106,54 @@ def test_open_cases_are_shown(client, db, world):
     assert f'id="case-actions-{case.id}"' in text and f'hx-post="/cases/{case.id}/move"' in text
 
 
+def test_the_buyers_other_orders_and_inquiries_load_when_their_section_opens(client, db, world):
+    store, customer, product, order = world["store"], world["customer"], world["product"], world["order"]
+    older = make_order(db, store=store, customer=customer, product=product, stage=Stage.confirmed)
+    focus_inquiry = make_inquiry(db, store, customer, [product])
+    other_inquiry = make_inquiry(db, store, customer, [product])
+    ticket = world["ticket"]
+    ticket.inquiry_id = focus_inquiry.id
+    db.add(ticket)
+    db.commit()
+    login(client, make_agent(db))
+    text = client.get(f"/tickets/{ticket.id}").text
+    # The ticket's own order and inquiry are on the page; the others are counted, not rendered.
+    assert f'id="order-lifecycle-{order.id}"' in text and f'id="order-card-{older.id}"' not in text
+    assert f'hx-get="/tickets/{ticket.id}/story/orders"' in text and "其他订单 (1)" in text
+    assert f'hx-get="/tickets/{ticket.id}/story/inquiries"' in text and "其他询单 (1)" in text
+    assert f'id="inquiry-card-{other_inquiry.id}"' not in text
+    orders_part = client.get(f"/tickets/{ticket.id}/story/orders", headers=HX)
+    assert orders_part.status_code == 200 and "<html" not in orders_part.text
+    assert f'id="order-card-{older.id}"' in orders_part.text
+    assert f"order-card-{order.id}" not in orders_part.text
+    inquiries_part = client.get(f"/tickets/{ticket.id}/story/inquiries", headers=HX).text
+    assert f'id="inquiry-card-{other_inquiry.id}"' in inquiries_part
+    assert f"inquiry-card-{focus_inquiry.id}" not in inquiries_part
+
+
+def test_a_buyer_without_other_orders_gets_no_section_and_an_empty_part(client, db):
+    store = make_store(db)
+    ticket = make_ticket(db, customer=make_customer(db, store), subject="在吗")
+    login(client, make_agent(db))
+    text = client.get(f"/tickets/{ticket.id}").text
+    assert 'id="story-other-orders"' not in text and 'id="story-other-inquiries"' not in text
+    assert "没有其他订单" in client.get(f"/tickets/{ticket.id}/story/orders", headers=HX).text
+    assert "没有其他询单" in client.get(f"/tickets/{ticket.id}/story/inquiries", headers=HX).text
+    no_buyer = make_ticket(db, subject="系统")
+    no_buyer.customer_id = None  # a ticket whose buyer was never known (or was erased)
+    db.add(no_buyer)
+    db.commit()
+    assert "没有其他订单" in client.get(f"/tickets/{no_buyer.id}/story/orders", headers=HX).text
+
+
+@pytest.mark.parametrize("part", ["orders", "inquiries"])
+def test_the_story_parts_need_a_login_and_a_ticket(client, db, world, part):
+    url = f"/tickets/{world['ticket'].id}/story/{part}"
+    assert client.get(url, follow_redirects=False).status_code in (303, 401)
+    login(client, make_agent(db))
+    assert client.get(f"/tickets/999999/story/{part}", headers=HX).status_code == 404
+
+
 def test_an_unknown_ticket_is_404(client, db):
     token = login(client, make_agent(db))
     assert client.get("/tickets/999999").status_code == 404
@@ -137,21 +185,27 @@ def test_the_page_reads_a_fixed_number_of_queries_whatever_the_buyers_history(cl
         service.solve(db, past, agent=agent, now=T0)
 
     more_history()
+    more_history()  # other orders and inquiries beside the ones the page focuses on
 
     def count_statement(conn, cursor, statement, *args):
         statements.append(statement)
 
     connection = db.connection()
     sa.event.listen(connection, "before_cursor_execute", count_statement)
+    urls = (url, f"{url}/story/orders", f"{url}/story/inquiries")
     try:
-        client.get(url)
-        before = list(statements)
+        before = {}
+        for each in urls:
+            statements.clear()
+            client.get(each)
+            before[each] = list(statements)
         for _ in range(4):
             more_history()
-        statements.clear()
-        assert client.get(url).status_code == 200
-        assert len(statements) == len(before), "\n".join(s.split("\n")[0] for s in statements)
-        assert len(before) <= 30
+        for each in urls:
+            statements.clear()
+            assert client.get(each).status_code == 200
+            assert len(statements) == len(before[each]), "\n".join(s.split("\n")[0] for s in statements)
+        assert len(before[url]) <= 30
     finally:
         sa.event.remove(connection, "before_cursor_execute", count_statement)
 
