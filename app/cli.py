@@ -93,13 +93,14 @@ def dispatch(
         # the nice value is a thread's, and threads inherit it from the one that starts them.
         os.nice(settings.dispatch_nice)
     from app.dispatch import run_forever, run_once
-    from app.main import configure_process
+    from app.main import configure_process, freeze_heap
 
     configure_process(settings)
     if once:
         for job, count in run_once(utc_now()).items():
             typer.echo(f"{job}: {count}")
         return
+    freeze_heap()
     run_forever(utc_now, interval)
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import re
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -89,6 +92,18 @@ def configure_process(settings: Settings) -> None:
     sys.setswitchinterval(settings.gil_switch_interval_ms / 1000)
 
 
+def freeze_heap() -> None:
+    """Move what start-up built (modules, routes, the ORM's mappers: ~260,000 objects) out of the
+    garbage collector's sight, once, before the process starts serving or working.
+
+    Python's full collection walks every tracked object: scripts/bench/requests.py saw one take
+    176 ms in a server process, every request waiting behind it, while the start-up objects it
+    walked never become garbage. Frozen, a full collection walks only what came later (~40,000).
+    Garbage from before is collected first, so nothing unreachable is frozen."""
+    gc.collect()
+    gc.freeze()
+
+
 def configure_logging(level: str) -> None:
     root = logging.getLogger()
     if any(isinstance(h.formatter, JsonLogFormatter) for h in root.handlers):
@@ -158,10 +173,17 @@ class RequestContextMiddleware:
             )
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    freeze_heap()  # the app is built and about to serve (uvicorn runs this in each server process)
+    yield
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     configure_process(settings)
     app = FastAPI(
+        lifespan=lifespan,
         title="Huitou API",
         version=__version__,
         description=(
