@@ -14,6 +14,7 @@ from app.accounts import service as accounts
 from app.accounts.deps import CurrentAgent, SupervisorAgent, verify_csrf
 from app.accounts.models import Agent
 from app.db import SessionDep, utc_now
+from app.errors import is_htmx
 from app.i18n import gettext
 from app.metrics import kpis, targets
 from app.metrics.models import TargetDirection
@@ -34,17 +35,25 @@ def _month_context(year: int, month: int) -> dict[str, Any]:
     }
 
 
-def _agent_month(session: Any, agent: Agent, year: int, month: int, now: datetime) -> dict[str, Any]:
+def _agent_month(
+    session: Any, agent: Agent, year: int, month: int, now: datetime, *, own_only: bool = False
+) -> dict[str, Any]:
+    """An agent's month: their targets with the actual figures and, for the whole page (not
+    `own_only`, the workbench's box), their team's and the self-assessment."""
     own = targets.targets_for(session, year=year, month=month, agent_id=agent.id)
-    team = (
-        targets.targets_for(session, year=year, month=month, team_id=agent.team_id) if agent.team_id else []
-    )
-    return {
+    context = {
         "subject_agent": agent,
         "lines": targets.lines(session, own, year=year, month=month, now=now),
-        "team_lines": targets.lines(session, team, year=year, month=month, now=now),
-        "assessment": targets.assessment_for(session, agent.id, year=year, month=month),
+        "team_lines": [],
+        "assessment": None,
     } | _month_context(year, month)
+    if own_only:
+        return context
+    if agent.team_id:
+        team = targets.targets_for(session, year=year, month=month, team_id=agent.team_id)
+        context["team_lines"] = targets.lines(session, team, year=year, month=month, now=now)
+    context["assessment"] = targets.assessment_for(session, agent.id, year=year, month=month)
+    return context
 
 
 # --- supervisors ---------------------------------------------------------------------------------
@@ -135,10 +144,12 @@ def supervisor_assessment(
 def my_targets(request: Request, session: SessionDep, agent: CurrentAgent, month: str = "") -> Response:
     now = utc_now()
     year, number = targets.month_or_current(month, now)
+    # The workbench's box (an htmx request) shows the agent's own lines only: the team's figures
+    # (a month of the whole team's KPIs) and the assessment are for the page.
     return render(
         request,
         "metrics/targets_me.html",
-        _agent_month(session, agent, year, number, now),
+        _agent_month(session, agent, year, number, now, own_only=is_htmx(request)),
         partial="metrics/_target_progress.html",
     )
 

@@ -109,6 +109,9 @@ def test_a_team_target_is_set_and_shown_to_its_agents(client, db, boss):
     login(client, member)
     mine = client.get("/reports/me/targets")
     assert mine.status_code == 200 and "4.6" in mine.text
+    # The workbench's box shows the agent's own targets only: the team's month is not computed.
+    box = client.get("/reports/me/targets", headers={"HX-Request": "true"})
+    assert box.status_code == 200 and 'id="my-targets"' in box.text and "4.6" not in box.text
 
 
 @pytest.mark.parametrize(
