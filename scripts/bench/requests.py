@@ -7,7 +7,10 @@ costs the server with nothing else running (the mixed load in run.sh shows what 
 The app runs in this process (Starlette's TestClient: about 5 ms of client overhead per request
 is included, as /healthz shows) in production settings, as one agent and one supervisor created
 on the copy; the rollup is refreshed first, as `huitou dispatch` keeps it. Prints the median wall
-and CPU time per request; the copy is removed afterwards.
+and CPU time per request and the 95th percentile of wall time, then the garbage collections the
+timed requests ran into (the start-up heap frozen first, as `huitou serve` does; `--no-freeze`
+leaves it to the collector, to compare); the copy is removed afterwards. `--queries` lists each
+request's SQL statements; `--profile` samples them with py-spy (read with scripts/bench/stacks.py).
 
 `--beside N` times each request while N threads run Python beside it, at Python's default GIL
 switch interval (5 ms) and at the one `huitou serve` sets (HUITOU_GIL_SWITCH_INTERVAL_MS): every
@@ -54,14 +57,55 @@ def main(argv: list[str]) -> int:
         action="store_true",
         help="after timing, run each operation once more and list its SQL statements with their times",
     )
+    parser.add_argument(
+        "--no-freeze",
+        dest="freeze",
+        action="store_false",
+        help="leave the start-up heap to the garbage collector (as servers did before stop 21)",
+    )
     args = load.parse_dataset_arguments(parser, argv)
     with load.dataset_copy(args.sqlite, args.pg, args.pg_admin, "requests") as url:
         only = [o for o in args.only.split(",") if o]
-        return measure(url, args.runs, only, args.beside, args.profile, args.queries)
+        return measure(url, args.runs, only, args.beside, args.profile, args.queries, args.freeze)
+
+
+class GcClock:
+    """Garbage collections during the timed runs, per generation: how many, how long in all, the
+    longest (every thread waits while one runs)."""
+
+    def __init__(self) -> None:
+        self.counting = False
+        self.started = 0.0
+        self.count = [0, 0, 0]
+        self.total = [0.0, 0.0, 0.0]
+        self.longest = [0.0, 0.0, 0.0]
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+        elif self.counting:
+            took, generation = time.perf_counter() - self.started, info["generation"]
+            self.count[generation] += 1
+            self.total[generation] += took
+            self.longest[generation] = max(self.longest[generation], took)
+
+    def report(self, requests: int) -> str:
+        parts = [
+            f"gen{g} {n} (longest {longest * 1000:.1f} ms) = {total * 1000:.0f} ms"
+            for g, (n, longest, total) in enumerate(zip(self.count, self.longest, self.total, strict=True))
+        ]
+        per = sum(self.total) * 1000 / max(requests, 1)
+        return f"garbage collection in {requests} timed requests: {'; '.join(parts)} ({per:.2f} ms a request)"
 
 
 def measure(
-    url: str, runs: int, only: list[str], beside: int = 0, profile: int = 0, queries: bool = False
+    url: str,
+    runs: int,
+    only: list[str],
+    beside: int = 0,
+    profile: int = 0,
+    queries: bool = False,
+    freeze: bool = True,
 ) -> int:
     os.environ |= load.server_env(load.sa_url(url) if url.startswith("postgresql") else url)
     os.environ["HUITOU_BASE_URL"] = "http://127.0.0.1:8000"  # loopback: cookies without Secure
@@ -72,7 +116,7 @@ def measure(
 
     import app.integrations.jobs as jobs
     from app.db import session_scope
-    from app.main import create_app
+    from app.main import create_app, freeze_heap
     from app.metrics import rollups
 
     jobs._worker.submit = lambda _id: None  # processing is timed on its own below
@@ -83,6 +127,8 @@ def measure(
     csrf, page = login(agent, people.agents[0])
     login(supervisor, people.supervisors[0])
     queue = load.QUEUE_RE.search(page).group(1)
+    if freeze:
+        freeze_heap()  # as `huitou serve` does before it serves (the test client runs no lifespan)
     htmx = {"HX-Request": "true", "X-CSRF-Token": csrf}
     hooks = load.Webhooks(load.Balancer(["http://127.0.0.1"]), load.Ledger(), first=int(time.time()))
     ticket: dict[str, int] = {}
@@ -121,10 +167,16 @@ def measure(
     claim()
     if beside:
         return measure_beside(operations, only, runs, beside)
-    print(f"{'request':12} {'wall ms':>9} {'cpu ms':>9}   (median of {runs}, one at a time)")
+    import gc
+
+    clock = GcClock()
+    gc.callbacks.append(clock)
+    timed = 0
+    print(f"{'request':12} {'wall ms':>9} {'cpu ms':>9} {'p95 wall':>9}   (median of {runs}, one at a time)")
     for name in only or list(operations):
         operations[name]()  # once untimed: templates compiled, caches warm
         walls, cpus = [], []
+        clock.counting = True
         for _ in range(runs):
             wall, cpu = time.perf_counter(), time.process_time()
             answer = operations[name]()
@@ -133,11 +185,17 @@ def measure(
             if answer.status_code >= 400:
                 print(f"{name}: HTTP {answer.status_code} {answer.text[:200]}")
                 return 1
-        print(f"{name:12} {statistics.median(walls) * 1000:9.1f} {statistics.median(cpus) * 1000:9.1f}")
+        clock.counting = False
+        timed += runs
+        print(
+            f"{name:12} {statistics.median(walls) * 1000:9.1f} {statistics.median(cpus) * 1000:9.1f} "
+            f"{load.percentile(walls, 0.95):9.1f}"
+        )
         if profile:
             profiled(name, operations[name], profile)
         if queries:
             statements(name, operations[name])
+    print(clock.report(timed))
     if not only or "webhook" in only:
         process_stored()
     return 0
