@@ -99,7 +99,10 @@ def freeze_heap() -> None:
     Python's full collection walks every tracked object: scripts/bench/requests.py saw one take
     176 ms in a server process, every request waiting behind it, while the start-up objects it
     walked never become garbage. Frozen, a full collection walks only what came later (~40,000).
-    Garbage from before is collected first, so nothing unreachable is frozen."""
+    Garbage from before is collected first, so nothing unreachable is frozen. Once per process:
+    a second app in the same process (tests) finds the heap frozen already."""
+    if gc.get_freeze_count():
+        return
     gc.collect()
     gc.freeze()
 
