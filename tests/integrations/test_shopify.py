@@ -58,3 +58,22 @@ def test_rest_fixtures_make_order_parcel_and_refund(client, db, now):
     customer = db.get(Customer, order.customer_id)
     assert customer.external_id == "207119551" and customer.email == "bob.norman@hostmail.com"
     assert all(m.status == InboxStatus.processed for m in rows(db, InboxMessage, store_id=store.id))
+
+
+def test_a_stored_delivery_is_handed_to_the_processor_after_the_response_and_a_duplicate_is_not(
+    app, client, db
+):
+    """The route answers once the delivery is stored, then hands its id to the process's inbox
+    worker (here a list); a redelivery of a stored one is answered as its duplicate, not handed."""
+    from app.integrations.webhooks import background_processor
+
+    handed: list[int] = []
+    app.dependency_overrides[background_processor] = lambda: handed.append
+    store, secret = make_signed_store(db, platform="shopify")
+    body = fixture_bytes("shopify_rest_order_fixture_1.json")
+    first = post_shopify(client, store, secret, "orders/create", body, webhook_id="hand-over-1")
+    assert first.status_code == 200 and handed == [first.json()["id"]]
+    again = post_shopify(client, store, secret, "orders/create", body, webhook_id="hand-over-1")
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    assert handed == [first.json()["id"]]
+    assert one(db, InboxMessage, id=first.json()["id"]).status == InboxStatus.received
