@@ -401,8 +401,8 @@ def load_story(session: Session, ticket: Ticket, *, agent: Agent, now: datetime)
     customer = get_customer(session, ticket.customer_id)
     if customer is None:
         return Story()
-    order, other_orders = _orders(session, ticket, customer.id)
-    inquiry, other_inquiries = _inquiries(session, ticket, customer.id)
+    order, more_orders = _orders(session, ticket, customer.id)
+    inquiry, more_inquiries = _inquiries(session, ticket, customer.id)
     case, other_cases = _pick(
         aftersales.cases_for_customer(session, customer.id, now=now),
         ticket.case_id,
@@ -412,9 +412,9 @@ def load_story(session: Session, ticket: Ticket, *, agent: Agent, now: datetime)
     return Story(
         customer=customer_view(customer, agent),
         order=orders.order_cards(session, [order])[0] if order is not None else None,
-        other_order_count=len(other_orders),
+        other_order_count=len(more_orders),
         inquiry=inquiry_cards.build_cards(session, [inquiry])[0] if inquiry is not None else None,
-        other_inquiry_count=len(other_inquiries),
+        other_inquiry_count=len(more_inquiries),
         case=case,
         case_history=aftersales.history_for(session, case.id) if case is not None else [],
         case_approvals=aftersales.approvals_for(session, case.id) if case is not None else [],
