@@ -1,5 +1,6 @@
 """Alembic owns the schema: the migrations build exactly the models' schema, and unwind cleanly."""
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -10,6 +11,10 @@ from app.db import create_db_engine
 from app.migrations import DESCENDING_INDEXES, compare_type, downgrade, include_object, upgrade
 
 
+# SQLite's dialect cannot reflect an expression index (ix_tickets_waiting): it says so, and the
+# comparison leaves that index to the SQL check below.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
 def test_upgrade_head_gives_exactly_the_models_schema_and_downgrade_base_works(fresh_database_url):
     upgrade(fresh_database_url)
     engine = create_db_engine(fresh_database_url, poolclass=sa.NullPool)
@@ -59,7 +64,18 @@ def _index_sql(conn, name: str) -> str:
 
 
 def _index_sql_of_models(conn, name: str) -> str:
+    """The models' definition of the index as the database states it: on PostgreSQL, which
+    rewrites a definition (a partial index's condition, say), the models' index is created under
+    another name in a savepoint that is rolled back, and its stored definition read."""
     from sqlalchemy.schema import CreateIndex
 
     index = next(i for t in SQLModel.metadata.tables.values() for i in t.indexes if i.name == name)
-    return _normal(str(CreateIndex(index).compile(dialect=conn.dialect)))
+    sql = str(CreateIndex(index).compile(dialect=conn.dialect))
+    if conn.dialect.name == "sqlite":
+        return _normal(sql)
+    probe = f"{name}_models_probe"
+    savepoint = conn.begin_nested()
+    conn.exec_driver_sql(sql.replace(name, probe, 1))
+    stored = _index_sql(conn, probe)
+    savepoint.rollback()
+    return stored.replace(probe, name)

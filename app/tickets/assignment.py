@@ -1,13 +1,13 @@
 """Who works a ticket: "next ticket" (下一个) claims, away status, and per-team auto-assignment.
 
-A claim is one conditional UPDATE per queue rank (the priority, raised near an SLA breach): on
-PostgreSQL the candidate is chosen with `FOR UPDATE SKIP LOCKED` inside the UPDATE, so two agents
-clicking at once take two different tickets without waiting on each other; elsewhere the most
-urgent candidates are tried in turn with `UPDATE … WHERE id = :id AND assignee_id IS NULL`
-(SQLite serialises writers with BEGIN IMMEDIATE, so that is atomic there too). The partial index
-ix_tickets_waiting makes finding the candidate an index probe. Auto-assignment locks the team row
-with SKIP LOCKED, so concurrent
-dispatch workers never assign one team's tickets at the same time.
+A claim is one conditional UPDATE: on PostgreSQL the candidate is chosen with `FOR UPDATE SKIP
+LOCKED` inside the UPDATE, so two agents clicking at once take two different tickets without
+waiting on each other; elsewhere the most urgent candidates are tried in turn with
+`UPDATE … WHERE id = :id AND assignee_id IS NULL` (SQLite serialises writers with BEGIN
+IMMEDIATE, so that is atomic there too). The partial index ix_tickets_waiting holds waiting
+tickets in queue order (rank descending, then due, then id), so the candidate is the first entry
+of an index scan that matches the agent's queues. Auto-assignment locks the team row with SKIP
+LOCKED, so concurrent dispatch workers never assign one team's tickets at the same time.
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ from app.errors import Forbidden, InvalidInput, NotFound
 from app.tickets.models import ACTIVE_STATUSES, Queue, Ticket
 from app.tickets.queues import (
     DEFAULT_KEYS,
-    QUEUE_ORDER,
-    RANKS,
     QueueDef,
     _team_scope,
     queue_condition,
@@ -47,7 +45,10 @@ SIMPLE_FILTERS = frozenset({"kinds", "statuses", "assignee"})
 # Written as literals (not bound parameters), so the planner can match the partial index
 # ix_tickets_waiting on every engine and under prepared statements.
 WAITING = sa.and_(Ticket.status == sa.literal_column("'open'"), Ticket.assignee_id.is_(None))
-DUE_ORDER = (Ticket.due_at.asc().nulls_last(), Ticket.id.asc())
+# The queue's order (rank descending, then due, no due last, then id: queues.QUEUE_ORDER) as
+# ix_tickets_waiting holds it, "no due last" spelt as `due_at IS NULL` because SQLite's indexes
+# hold NULLs first: waiting work comes out of one index scan in order, with no sort.
+WAITING_ORDER = (Ticket.queue_rank.desc(), Ticket.due_at.is_(None), Ticket.due_at.asc(), Ticket.id.asc())
 
 
 def _claim_filters(session: Session, agent: Agent, queue_key: str | None, *, now: datetime) -> list[QueueDef]:
@@ -101,21 +102,21 @@ def claim_next(
     """Atomically take the most urgent unassigned open ticket in the agent's queues; None when
     nothing waits. Away agents may still claim by hand.
 
-    Rank by rank (urgent first; a ticket near an SLA breach above the next priority), the earliest
-    due waiting ticket is taken: on PostgreSQL
-    with one UPDATE whose candidate is locked with SKIP LOCKED (a ticket another agent is taking
-    right now is passed over, nobody waits); elsewhere candidates are tried in turn with a
-    conditional UPDATE."""
+    The most urgent rank first (a ticket near an SLA breach above the next priority), the earliest
+    due of it, in the order of the index ix_tickets_waiting, so the candidate is the first entry of
+    one index scan: on PostgreSQL one UPDATE whose candidate is locked with SKIP LOCKED (a ticket
+    another agent is taking right now is passed over, nobody waits); elsewhere candidates are
+    tried in turn with a conditional UPDATE."""
     where = _claimable(session, agent, queue_key, now=now)
     if where is None:
         return None
     values = {"assignee_id": agent.id, "assigned_at": now, "updated_at": now}
-    waiting = sa.and_(WAITING, Ticket.queue_rank == sa.bindparam("rank"), where)
+    waiting = sa.and_(WAITING, where)
     if is_postgres(session):
         candidate = (
             sa.select(Ticket.id)
             .where(waiting)
-            .order_by(*DUE_ORDER)
+            .order_by(*WAITING_ORDER)
             .limit(1)
             .with_for_update(skip_locked=True)
             .scalar_subquery()
@@ -126,27 +127,20 @@ def claim_next(
             .values(**values)
             .returning(Ticket)
         )
-        for rank in RANKS:
-            claimed = session.execute(
-                claim,
-                {"rank": rank},
-                execution_options={"synchronize_session": False, "populate_existing": True},
-            ).scalar_one_or_none()
-            if claimed is not None:
-                return claimed
-        return None
-    candidates = sa.select(Ticket.id).where(waiting).order_by(*DUE_ORDER).limit(CLAIM_CANDIDATES)
-    for rank in RANKS:
-        while ids := list(session.execute(candidates, {"rank": rank}).scalars()):
-            for ticket_id in ids:
-                result = session.execute(
-                    sa.update(Ticket)
-                    .where(Ticket.id == ticket_id, WAITING)
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
-                )
-                if result.rowcount == 1:
-                    return _fresh(session, ticket_id)
+        return session.execute(
+            claim, execution_options={"synchronize_session": False, "populate_existing": True}
+        ).scalar_one_or_none()
+    candidates = sa.select(Ticket.id).where(waiting).order_by(*WAITING_ORDER).limit(CLAIM_CANDIDATES)
+    while ids := list(session.execute(candidates).scalars()):
+        for ticket_id in ids:
+            result = session.execute(
+                sa.update(Ticket)
+                .where(Ticket.id == ticket_id, WAITING)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:
+                return _fresh(session, ticket_id)
     return None
 
 
@@ -259,7 +253,7 @@ def assign_team(session: Session, team: Team, *, now: datetime) -> int:
     query = (
         sa.select(Ticket.id)
         .where(WAITING, Ticket.team_id == team.id)
-        .order_by(*QUEUE_ORDER)
+        .order_by(*WAITING_ORDER)
         .limit(AUTO_BATCH)
     )
     if is_postgres(session):

@@ -76,11 +76,14 @@ class Ticket(SQLModel, table=True):
         sa.Index("ix_tickets_assignee_status", "assignee_id", "status"),
         sa.Index("ix_tickets_customer_kind_status", "customer_id", "kind", "status"),
         sa.Index("ix_tickets_status_snoozed_until", "status", "snoozed_until"),
-        # Waiting work only (open, nobody has it): "next ticket" finds the most urgent one with an
-        # index probe per priority, however many tickets are open or assigned.
+        # Waiting work only (open, nobody has it), in queue order: "next ticket" takes the first
+        # entry that matches the agent's queues, however many tickets are open or assigned. The
+        # order is spelt out (rank descending, due, no due last, oldest) because SQLite's indexes
+        # hold NULLs first: with "(due_at IS NULL)" one index scan gives it on both engines.
         sa.Index(
             "ix_tickets_waiting",
-            "queue_rank",
+            sa.text("queue_rank DESC"),
+            sa.text("(due_at IS NULL)"),
             "due_at",
             "id",
             postgresql_where=sa.text("status = 'open' AND assignee_id IS NULL"),

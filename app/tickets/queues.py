@@ -29,8 +29,7 @@ from app.db import broad
 from app.errors import InvalidInput, NotFound
 from app.i18n import N_, gettext
 from app.pagination import MAX_LIMIT, Rows
-from app.tickets import sla
-from app.tickets.models import Queue, Ticket, TicketPriority
+from app.tickets.models import Queue, Ticket
 
 
 @dataclass(frozen=True)
@@ -337,8 +336,6 @@ def _after(rank: int, due_at: datetime | None, ticket_id: int) -> sa.ColumnEleme
 
 # queue_rank: the priority, raised while an SLA deadline is near or missed (tickets.sla).
 QUEUE_ORDER = (Ticket.queue_rank.desc(), Ticket.due_at.asc().nulls_last(), Ticket.id.asc())
-# Every queue_rank a ticket can have, highest first.
-RANKS = sorted({sla.queue_rank(p, risk) for p in TicketPriority for risk in (False, True)}, reverse=True)
 
 
 @functools.cache
@@ -487,7 +484,6 @@ __all__ = [
     "DEFAULT_QUEUES",
     "QUEUE_ORDER",
     "QueueDef",
-    "RANKS",
     "TicketRow",
     "clean_filters",
     "create_queue",

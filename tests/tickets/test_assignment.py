@@ -1,5 +1,6 @@
 """Next-ticket claims (also with concurrent claimers on PostgreSQL), away status, auto-assignment."""
 
+import re
 import threading
 from datetime import timedelta
 
@@ -36,6 +37,55 @@ def test_next_takes_the_most_urgent_waiting_ticket_then_the_next(db):
     assert first.updated_at == NOW
     assert assignment.claim_next(db, agent=agent, now=NOW).id == normal.id
     assert assignment.claim_next(db, agent=agent, now=NOW) is None, "nothing waits: None, not an error"
+
+
+def test_next_takes_rank_first_then_the_earliest_due_then_no_due_then_the_oldest(db):
+    """The queue's order, across ranks (a ticket near its SLA breach ranks above the next
+    priority): one scan of ix_tickets_waiting gives it, however the ranks are spread."""
+    team = make_team(db)
+    agent = _agent(db, team)
+    plan = {  # name: (queue_rank, due in minutes or None)
+        "rank4-due-soonest": (4, 5),
+        "rank6-due-later": (6, 120),
+        "rank6-due-sooner": (6, 60),
+        "rank6-no-due": (6, None),
+        "rank6-no-due-newer": (6, None),
+        "rank7-no-due": (7, None),
+    }
+    made = {}
+    for name, (rank, due) in plan.items():
+        ticket = make_ticket(db)
+        ticket.queue_rank = rank
+        ticket.due_at = None if due is None else NOW + timedelta(minutes=due)
+        db.add(ticket)
+        made[name] = ticket.id
+    db.flush()
+    order = [
+        "rank7-no-due",
+        "rank6-due-sooner",
+        "rank6-due-later",
+        "rank6-no-due",
+        "rank6-no-due-newer",
+        "rank4-due-soonest",
+    ]
+    statements: list[str] = []
+
+    def spy(conn, cursor, statement, *args):
+        if re.search(r"\btickets\b", statement):
+            statements.append(statement)
+
+    connection = db.connection()
+    sa.event.listen(connection, "before_cursor_execute", spy)
+    try:
+        claimed = [assignment.claim_next(db, agent=agent, now=NOW).id for _ in order]
+    finally:
+        sa.event.remove(connection, "before_cursor_execute", spy)
+    assert claimed == [made[name] for name in order]
+    # PostgreSQL: one UPDATE each (its candidate chosen inside it); elsewhere a SELECT of the
+    # candidates, the UPDATE and the claimed row's reload. Not a probe per rank.
+    per_claim = 1 if db.get_bind().dialect.name == "postgresql" else 3
+    assert len(statements) == per_claim * len(order), statements
+    assert assignment.claim_next(db, agent=agent, now=NOW) is None
 
 
 def test_next_skips_others_work_snoozed_pending_and_other_teams(db):
