@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import __version__
+from app import __version__, activity
 from app.accounts import api as accounts_api
 from app.accounts import views as accounts_views
 from app.accounts.security import SessionMiddleware
@@ -158,9 +158,11 @@ class RequestContextMiddleware:
                     headers["Server-Timing"] = server_timing_header(timing)
             await send(message)
 
+        activity.requests.begin()
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            activity.requests.end()
             state = scope.get("state", {})
             agent = state.get("agent")
             access_log.info(

@@ -16,6 +16,7 @@ from datetime import datetime
 
 import httpx
 
+from app import activity
 from app.db import background_writes, session_scope, utc_now
 from app.integrations import inbox, outbound
 from app.integrations.writing import write_scope
@@ -58,23 +59,28 @@ class _Worker:
     """
 
     BATCH = 50
-    # While webhooks keep arriving, process none: answering them (and the agents' pages) comes
-    # first, and the processing — tens of milliseconds of Python each, under this process's one
-    # GIL — is left to `huitou dispatch`'s inbox thread, on another core. (Processing one a second
-    # meanwhile still took ~14 % of a server's time under a flood: four processes on PostgreSQL,
-    # py-spy --gil.) What arrived is processed here once deliveries pause, unless dispatch was first.
+    # While the process serves requests, process none: answering them (the agents' pages and
+    # claims, webhooks) comes first, and the processing — tens of milliseconds of Python each,
+    # under this process's one GIL — is left to `huitou dispatch`'s inbox thread, a process of its
+    # own at a lower CPU priority. (Processing in the servers while webhooks arrived at 20 a second
+    # halved the claims four PostgreSQL servers answered in a rush, 246 → 124/s; before that, one
+    # a second under a flood took ~14 % of a server's time.) What arrived is processed here once
+    # the process has been quiet this long, unless dispatch was first.
     BUSY_WINDOW = 0.2
     BUSY_PAUSE = 0.25
 
-    def __init__(self, process: Callable[[list[int]], None] = process_messages) -> None:
+    def __init__(
+        self,
+        process: Callable[[list[int]], None] = process_messages,
+        busy_with: activity.Activity = activity.requests,
+    ) -> None:
         self.process = process
-        self.last_submit = 0.0
+        self.busy_with = busy_with
         self.queue: queue.Queue[int] = queue.Queue(maxsize=5000)
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
 
     def submit(self, message_id: int) -> None:
-        self.last_submit = time.monotonic()
         with self.lock:
             if self.thread is None or not self.thread.is_alive():
                 self.thread = threading.Thread(target=self.run, name="huitou-inbox", daemon=True)
@@ -83,7 +89,7 @@ class _Worker:
             self.queue.put_nowait(message_id)
 
     def busy(self) -> bool:
-        return time.monotonic() - self.last_submit < self.BUSY_WINDOW
+        return not self.busy_with.quiet(self.BUSY_WINDOW)
 
     def run(self) -> None:
         while True:
