@@ -719,8 +719,13 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         try:
             yield session
             ending = time.perf_counter()
-            with anyio.CancelScope(shield=True):
-                await run_in_threadpool(_commit_and_close, session)
+            if session.in_transaction():
+                with anyio.CancelScope(shield=True):
+                    await run_in_threadpool(_commit_and_close, session)
+            else:
+                # The route committed in its own thread (commit_writes: a claim, a heartbeat)
+                # and read nothing after: nothing to send, so no hop to the thread pool.
+                session.close()
             timing["commit"] = time.perf_counter() - ending
         except BaseException:
             with anyio.CancelScope(shield=True):

@@ -100,6 +100,56 @@ def test_server_timing_header_says_where_a_request_spent_its_time(engine, monkey
     assert float(parts["total"]) >= float(parts["queue"])
 
 
+def test_a_route_that_committed_its_writes_ends_without_another_thread_hop(engine, monkeypatch) -> None:
+    """A claim or a heartbeat commits in its route's thread (commit_writes) and reads nothing
+    after: its session is closed on the event loop, with no hop to the thread pool and back (each
+    one a wait for a thread and the GIL under load). One that left its work open is committed."""
+    import app.db as db
+
+    hops: list[str] = []
+    real = db.run_in_threadpool
+
+    async def counting(func, *args):
+        hops.append(func.__name__)
+        return await real(func, *args)
+
+    monkeypatch.setattr(db, "run_in_threadpool", counting)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE hop_probe (n INTEGER)")
+    api = FastAPI()
+
+    @api.post("/committed")
+    def committed(session: SessionDep) -> dict[str, bool]:
+        session.execute(sa.text("INSERT INTO hop_probe (n) VALUES (1)"))
+        commit_writes(session)
+        return {}
+
+    @api.post("/left-open")
+    def left_open(session: SessionDep) -> dict[str, bool]:
+        session.execute(sa.text("INSERT INTO hop_probe (n) VALUES (2)"))
+        return {}
+
+    @api.post("/read-after")
+    def read_after(session: SessionDep) -> dict[str, int]:
+        session.execute(sa.text("INSERT INTO hop_probe (n) VALUES (3)"))
+        commit_writes(session)
+        return {"rows": session.execute(sa.text("SELECT count(*) FROM hop_probe")).scalar_one()}
+
+    try:
+        with TestClient(api) as client:
+            assert client.post("/committed").status_code == 200
+            assert hops == []
+            assert client.post("/left-open").status_code == 200
+            assert hops == ["_commit_and_close"]
+            assert client.post("/read-after").json() == {"rows": 3}
+            assert hops == ["_commit_and_close"] * 2, "its read transaction is ended in a thread"
+        with engine.connect() as conn:
+            assert sorted(conn.exec_driver_sql("SELECT n FROM hop_probe").scalars()) == [1, 2, 3]
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE hop_probe")
+
+
 @pytest.mark.parametrize("in_sql", [False, True])
 def test_a_long_wait_for_a_session_names_who_holds_them(engine, monkeypatch, caplog, in_sql) -> None:
     """A request that waits over SLOW_SLOT_SECONDS for a session logs the holders: route, how
