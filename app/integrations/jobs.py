@@ -62,10 +62,11 @@ class _Worker:
     # While the process serves requests, process none: answering them (the agents' pages and
     # claims, webhooks) comes first, and the processing — tens of milliseconds of Python each,
     # under this process's one GIL — is left to `huitou dispatch`'s inbox thread, a process of its
-    # own at a lower CPU priority. (Processing in the servers while webhooks arrived at 20 a second
-    # halved the claims four PostgreSQL servers answered in a rush, 246 → 124/s; before that, one
-    # a second under a flood took ~14 % of a server's time.) What arrived is processed here once
-    # the process has been quiet this long, unless dispatch was first.
+    # own at a lower CPU priority. (With webhooks arriving at 20 a second, four PostgreSQL servers
+    # that processed them whenever their own webhooks paused answered 122–140 claims a second in a
+    # rush, 138–200 leaving it to dispatch; before that, processing one a second under a flood took
+    # ~14 % of a server's time.) What arrived is processed here once the process has been quiet
+    # this long, unless dispatch was first.
     BUSY_WINDOW = 0.2
     BUSY_PAUSE = 0.25
 
