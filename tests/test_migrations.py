@@ -79,3 +79,44 @@ def _index_sql_of_models(conn, name: str) -> str:
     stored = _index_sql(conn, probe)
     savepoint.rollback()
     return stored.replace(probe, name)
+
+
+@pytest.mark.parametrize("analyzed", [True, False])
+def test_an_index_migration_gives_an_analyzed_database_statistics_for_the_new_index(
+    fresh_database_url, analyzed
+):
+    """0006 (like 0003) analyzes `tickets` where the planner keeps statistics, so its new index is
+    not guessed selective: on PostgreSQL always, on SQLite when the database was analyzed before
+    (it has sqlite_stat1); one never analyzed is left so."""
+    upgrade(fresh_database_url, "0005")
+    engine = create_db_engine(fresh_database_url, poolclass=sa.NullPool)
+    sqlite = engine.dialect.name == "sqlite"
+    analyses = (
+        "SELECT count(*) FROM sqlite_stat1 WHERE idx = 'ix_tickets_waiting'"
+        if sqlite
+        else "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'tickets'"
+    )
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO tickets (kind, status, priority, priority_rank, queue_rank, sla_risk, subject,"
+                " tags, reopened_count, created_at, updated_at) VALUES ('buyer_message', 'open', 'normal',"
+                " 1, 2, FALSE, '在吗', '[]', 0, '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00')"
+            )
+        if analyzed:
+            with engine.begin() as conn:
+                conn.exec_driver_sql("ANALYZE")
+        with engine.connect() as conn:
+            before = None if sqlite else conn.exec_driver_sql(analyses).scalar_one()
+        upgrade(fresh_database_url, "0006")
+        with engine.connect() as conn:
+            if sqlite and not analyzed:
+                assert not conn.exec_driver_sql(
+                    "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"
+                ).first(), "a database never analyzed is left so"
+            elif sqlite:  # dropping the old index dropped its row; the new one has its own
+                assert conn.exec_driver_sql(analyses).scalar_one() == 1
+            else:
+                assert conn.exec_driver_sql(analyses).scalar_one() > before
+    finally:
+        engine.dispose()

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from app.migrations import analyze_if_analyzed
+
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -23,17 +25,7 @@ def upgrade() -> None:
     with op.batch_alter_table("tickets") as batch_op:
         batch_op.drop_index("ix_tickets_queue")
         batch_op.create_index("ix_tickets_queue", NEW, unique=False)
-    _statistics()
-
-
-def _statistics() -> None:
-    """A database with planner statistics gets them for the new index too: SQLite would
-    otherwise guess it selective and read all solved tickets through it for a day's metrics."""
-    bind = op.get_bind()
-    if bind.dialect.name == "postgresql":
-        op.execute("ANALYZE tickets")
-    elif bind.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first():
-        op.execute("ANALYZE tickets")
+    analyze_if_analyzed("tickets")
 
 
 def downgrade() -> None:

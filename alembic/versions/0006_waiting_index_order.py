@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from app.migrations import analyze_if_analyzed
+
 revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
@@ -30,16 +32,7 @@ def _replace(columns: list) -> None:
 
 def upgrade() -> None:
     _replace(NEW)
-    _statistics()
-
-
-def _statistics() -> None:
-    """A database with planner statistics gets them for the new index too (as in 0003)."""
-    bind = op.get_bind()
-    if bind.dialect.name == "postgresql":
-        op.execute("ANALYZE tickets")
-    elif bind.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first():
-        op.execute("ANALYZE tickets")
+    analyze_if_analyzed("tickets")
 
 
 def downgrade() -> None:
