@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
 
 from app.accounts import service
 from app.accounts.models import Agent, ApiKey, Role, Scope
 from app.accounts.security import SessionData, constant_time_equal
 from app.db import UNSAFE_METHODS, SessionDep, reads_first, utc_now
 from app.errors import Forbidden, NotAuthenticated
+
+T = TypeVar("T")
 
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
@@ -42,9 +47,7 @@ def optional_agent(request: Request, session: SessionDep) -> Agent | None:
     return agent
 
 
-# The dependencies without I/O are async: FastAPI runs a sync one in the thread pool, a hop there
-# and back per request while (on a writing request) the transaction is already open.
-async def current_agent(request: Request, agent: Annotated[Agent | None, Depends(optional_agent)]) -> Agent:
+def _logged_in(request: Request, agent: Agent | None) -> Agent:
     if agent is None:
         if getattr(request.state, "session_expired", False):
             raise NotAuthenticated("Your session has expired. Please log in again.")
@@ -52,7 +55,24 @@ async def current_agent(request: Request, agent: Annotated[Agent | None, Depends
     return agent
 
 
+# The dependencies without I/O are async: FastAPI runs a sync one in the thread pool, a hop there
+# and back per request while (on a writing request) the transaction is already open.
+async def current_agent(request: Request, agent: Annotated[Agent | None, Depends(optional_agent)]) -> Agent:
+    return _logged_in(request, agent)
+
+
 CurrentAgent = Annotated[Agent, Depends(current_agent)]
+
+
+async def as_agent(request: Request, session: Session, work: Callable[[Agent], T]) -> T:
+    """CurrentAgent's check and then `work(agent)` in one trip to the thread pool, for the
+    desk's hottest writes ("next ticket"): as dependency and route they take two trips there and
+    back, each a wait for a thread and for the GIL while the server is busy."""
+
+    def run() -> T:
+        return work(_logged_in(request, optional_agent(request, session)))
+
+    return await run_in_threadpool(run)
 
 
 def require_role(role: Role):

@@ -12,7 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from app.accounts.deps import CurrentAgent, verify_csrf
+from app.accounts.deps import CurrentAgent, as_agent, verify_csrf
+from app.accounts.models import Agent
 from app.aftersales.lifecycle import STATE_LABELS as CASE_STATE_LABELS
 from app.db import SessionDep, commit_writes, utc_now
 from app.errors import is_htmx
@@ -20,6 +21,7 @@ from app.i18n import gettext
 from app.orders.lifecycle import STAGE_LABELS
 from app.tickets import assignment, presence, service
 from app.tickets import workbench as desk
+from app.tickets.models import Ticket
 from app.tickets.workspace import load_thread, load_workspace, other_inquiries, other_orders
 from app.web import redirect, render
 
@@ -44,15 +46,20 @@ def queue_rows(
 
 
 @router.post("/tickets/next")
-def next_ticket(
+async def next_ticket(
     request: Request,
     session: SessionDep,
-    agent: CurrentAgent,
     queue: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
-    """下一个: claim the most urgent waiting ticket and open it; nothing waiting is an answer."""
-    ticket = assignment.claim_next(session, agent=agent, now=utc_now(), queue_key=queue or None)
-    commit_writes(session)  # in this thread: SQLite's write lock is not held across a hop
+    """下一个: claim the most urgent waiting ticket and open it; nothing waiting is an answer.
+    Who is logged in, the claim and its commit take one trip to the thread pool (as_agent)."""
+
+    def claim(agent: Agent) -> Ticket | None:
+        ticket = assignment.claim_next(session, agent=agent, now=utc_now(), queue_key=queue or None)
+        commit_writes(session)  # in this thread: SQLite's write lock is not held across a hop
+        return ticket
+
+    ticket = await as_agent(request, session, claim)
     if ticket is not None:
         return redirect(request, f"/tickets/{ticket.id}")
     if is_htmx(request):

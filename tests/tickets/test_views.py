@@ -91,6 +91,47 @@ def test_next_ticket_claims_the_most_urgent_and_opens_it(client, db):
     assert plain.status_code == 303 and plain.headers["location"].startswith("/tickets/")
 
 
+def test_next_checks_who_is_logged_in_and_claims_in_one_trip_to_the_thread_pool(client, db, monkeypatch):
+    """Under a rush each trip to a worker thread and back is a wait for a thread and the GIL: the
+    login check, the claim and its commit make one (as a dependency and a route they made two)."""
+    import functools
+
+    import anyio.to_thread
+
+    agent = make_agent(db)
+    ticket = make_ticket(db, subject="催发货", priority="urgent")
+    token = login(client, agent)
+    trips: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def counting(func, *args, **kwargs):
+        inner = func.func if isinstance(func, functools.partial) else func
+        trips.append(getattr(inner, "__qualname__", repr(inner)))
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+    response = client.post("/tickets/next", headers=HX | {"X-CSRF-Token": token})
+    assert response.headers["HX-Redirect"] == f"/tickets/{ticket.id}"
+    # The test's own session (a sync generator standing in for get_session) takes trips of its own.
+    route_trips = [name for name in trips if "_test_session" not in name and "__e" not in name]
+    assert route_trips == ["as_agent.<locals>.run"]
+    db.refresh(ticket)
+    assert ticket.assignee_id == agent.id
+    # An account disabled since it logged in is refused in that same trip, and claims nothing.
+    other = make_ticket(db, subject="另一张")
+    agent.is_active = False
+    db.add(agent)
+    db.commit()
+    trips.clear()
+    refused = client.post("/tickets/next", headers=HX | {"X-CSRF-Token": token})
+    assert refused.status_code == 403 and "已停用" in refused.text
+    assert [name for name in trips if "_test_session" not in name and "__e" not in name] == [
+        "as_agent.<locals>.run"
+    ]
+    db.refresh(other)
+    assert other.assignee_id is None
+
+
 def test_next_on_an_empty_queue_is_a_friendly_inline_message(client, db):
     token = login(client, make_agent(db))
     response = client.post("/tickets/next", headers=HX | {"X-CSRF-Token": token})
