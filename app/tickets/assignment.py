@@ -96,22 +96,26 @@ def _claimable(
     return sa.and_(scope, sa.or_(*[queue_condition(session, q, agent) for q in queues]))
 
 
-def claim_next(
-    session: Session, *, agent: Agent, now: datetime, queue_key: str | None = None
-) -> Ticket | None:
-    """Atomically take the most urgent unassigned open ticket in the agent's queues; None when
-    nothing waits. Away agents may still claim by hand.
+def claim_next(session: Session, *, agent: Agent, now: datetime, queue_key: str | None = None) -> int | None:
+    """Atomically take the most urgent unassigned open ticket in the agent's queues and return its
+    id; None when nothing waits. Away agents may still claim by hand.
 
     The most urgent rank first (a ticket near an SLA breach above the next priority), the earliest
     due of it, in the order of the index ix_tickets_waiting, so the candidate is the first entry of
     one index scan: on PostgreSQL one UPDATE whose candidate is locked with SKIP LOCKED (a ticket
     another agent is taking right now is passed over, nobody waits); elsewhere candidates are
-    tried in turn with a conditional UPDATE."""
+    tried in turn with a conditional UPDATE.
+
+    The UPDATEs are Core statements on the session's connection returning the id alone: the
+    caller opens the ticket by its id, and the ORM's bulk-update path (and loading the whole row
+    back) cost a claim more Python than the rest of it. Tickets already in the session are not
+    refreshed: callers that hold one reload it."""
     where = _claimable(session, agent, queue_key, now=now)
     if where is None:
         return None
     values = {"assignee_id": agent.id, "assigned_at": now, "updated_at": now}
     waiting = sa.and_(WAITING, where)
+    connection = session.connection()
     if is_postgres(session):
         candidate = (
             sa.select(Ticket.id)
@@ -125,29 +129,16 @@ def claim_next(
             sa.update(Ticket)
             .where(Ticket.id == candidate, Ticket.assignee_id.is_(None))
             .values(**values)
-            .returning(Ticket)
+            .returning(Ticket.id)
         )
-        return session.execute(
-            claim, execution_options={"synchronize_session": False, "populate_existing": True}
-        ).scalar_one_or_none()
+        return connection.execute(claim).scalar_one_or_none()
     candidates = sa.select(Ticket.id).where(waiting).order_by(*WAITING_ORDER).limit(CLAIM_CANDIDATES)
-    while ids := list(session.execute(candidates).scalars()):
+    while ids := list(connection.execute(candidates).scalars()):
         for ticket_id in ids:
-            result = session.execute(
-                sa.update(Ticket)
-                .where(Ticket.id == ticket_id, WAITING)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:
-                return _fresh(session, ticket_id)
+            claim = sa.update(Ticket).where(Ticket.id == ticket_id, WAITING).values(**values)
+            if connection.execute(claim).rowcount == 1:
+                return ticket_id
     return None
-
-
-def _fresh(session: Session, ticket_id: int) -> Ticket:
-    return session.exec(
-        select(Ticket).where(Ticket.id == ticket_id).execution_options(populate_existing=True)
-    ).one()
 
 
 def set_away(session: Session, agent: Agent, *, away: bool, now: datetime) -> Agent:

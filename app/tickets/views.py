@@ -21,7 +21,6 @@ from app.i18n import gettext
 from app.orders.lifecycle import STAGE_LABELS
 from app.tickets import assignment, presence, service
 from app.tickets import workbench as desk
-from app.tickets.models import Ticket
 from app.tickets.workspace import load_thread, load_workspace, other_inquiries, other_orders
 from app.web import redirect, render
 
@@ -54,14 +53,14 @@ async def next_ticket(
     """下一个: claim the most urgent waiting ticket and open it; nothing waiting is an answer.
     Who is logged in, the claim and its commit take one trip to the thread pool (as_agent)."""
 
-    def claim(agent: Agent) -> Ticket | None:
-        ticket = assignment.claim_next(session, agent=agent, now=utc_now(), queue_key=queue or None)
+    def claim(agent: Agent) -> int | None:
+        ticket_id = assignment.claim_next(session, agent=agent, now=utc_now(), queue_key=queue or None)
         commit_writes(session)  # in this thread: SQLite's write lock is not held across a hop
-        return ticket
+        return ticket_id
 
-    ticket = await as_agent(request, session, claim)
-    if ticket is not None:
-        return redirect(request, f"/tickets/{ticket.id}")
+    ticket_id = await as_agent(request, session, claim)
+    if ticket_id is not None:
+        return redirect(request, f"/tickets/{ticket_id}")
     if is_htmx(request):
         return render(request, "tickets/_next_empty.html")
     return redirect(request, "/", flash=gettext("Nothing is waiting in your queues right now."))

@@ -173,10 +173,10 @@ def bench_app(url: str, label: str, tickets: int, claimers: int) -> float:
         while True:
             with session_scope(engine) as session:
                 agent = session.get(Agent, agent_ids[index])
-                ticket = claim_next(session, agent=agent, now=NOW)
-            if ticket is None:
+                ticket_id = claim_next(session, agent=agent, now=NOW)
+            if ticket_id is None:
                 return mine
-            mine.append(ticket.id)
+            mine.append(ticket_id)
 
     results, elapsed = run_threads(claimers, work)
     rate = tickets / elapsed

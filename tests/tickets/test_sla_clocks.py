@@ -221,4 +221,4 @@ def test_a_ticket_near_its_breach_rises_above_its_priority_and_the_next(db):
     assert [r.id for r in page.items + rest.items] == [urgent.id, near.id, high.id, later.id]
 
     claimed = [assignment.claim_next(db, agent=agent, now=T0 + 86 * M) for _ in range(4)]
-    assert [t.id for t in claimed] == [urgent.id, near.id, high.id, later.id]
+    assert claimed == [urgent.id, near.id, high.id, later.id]
