@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     webhook_failures_per_minute: int = 30
     db_pool_size: int = 5
     db_max_overflow: int = 10
+    # PostgreSQL: a pooled connection idle this long is pinged before use (a dead one is replaced
+    # without the request noticing); one in use moments ago is not (app/db.py, _ping_when_idle).
+    db_ping_after_idle_seconds: float = Field(default=1.0, ge=0)
     log_level: str = "INFO"
     # A Server-Timing header on every response: how long the request queued for a database
     # session (and, writing, for the write lock), committed, and took in all (the benchmark reads

@@ -460,13 +460,49 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "checkin", _sqlite_checkin)
         event.listen(engine, "invalidate", lambda _c, record, _e: _release_writer(record.info))
         return engine
+    ping_idle = "poolclass" not in kwargs and "pool_pre_ping" not in kwargs
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", settings.db_pool_size)
         kwargs.setdefault("max_overflow", settings.db_max_overflow)
-        kwargs.setdefault("pool_pre_ping", True)
         # A database host that stops answering (rather than refusing) must not hang requests.
         kwargs.setdefault("connect_args", {"connect_timeout": 5})
-    return sa.create_engine(url, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+    if ping_idle:
+        _ping_when_idle(engine, settings.db_ping_after_idle_seconds)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """SQLAlchemy's pool_pre_ping, for connections that sat in the pool `idle_seconds` or more.
+
+    A pooled connection can have died while it waited (the database restarted or failed over, a
+    firewall dropped an idle socket); a ping before use finds out and the pool reconnects, so the
+    request never sees it. pool_pre_ping pings at every checkout: a round trip per request, one of
+    the six a claim makes (docs/performance.md, stop 24). Under load a connection is back in use
+    within milliseconds of being returned, so only connections idle for a while are pinged; a
+    database that restarts faster than that can fail the first request of such a connection with
+    503 (a disconnect invalidates the whole pool, so only the first), which the client retries."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "connect")
+    def _fresh(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is not None and time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            # As pool_pre_ping does: every pooled connection is suspect; this checkout reconnects.
+            raise sa.exc.InvalidatePoolError(f"ping failed: {type(exc).__name__}") from exc
 
 
 @lru_cache
