@@ -481,7 +481,8 @@ def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
     the six a claim makes (docs/performance.md, stop 24). Under load a connection is back in use
     within milliseconds of being returned, so only connections idle for a while are pinged; a
     database that restarts faster than that can fail the first request of such a connection with
-    503 (a disconnect invalidates the whole pool, so only the first), which the client retries."""
+    503 (a disconnect invalidates the whole pool, so only the first): a webhook's sender retries
+    it, an agent is asked to try again."""
     dialect = engine.dialect
 
     @event.listens_for(engine, "connect")

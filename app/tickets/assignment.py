@@ -107,9 +107,9 @@ def claim_next(session: Session, *, agent: Agent, now: datetime, queue_key: str 
     tried in turn with a conditional UPDATE.
 
     The UPDATEs are Core statements on the session's connection returning the id alone: the
-    caller opens the ticket by its id, and the ORM's bulk-update path (and loading the whole row
-    back) cost a claim more Python than the rest of it. Tickets already in the session are not
-    refreshed: callers that hold one reload it."""
+    caller opens the ticket by its id, and the ORM's bulk-update path with the whole row loaded
+    back was ~12 % of a claim's Python (docs/performance.md, stops 23 and 24). Tickets already in
+    the session are not refreshed: a caller that holds one reloads it."""
     where = _claimable(session, agent, queue_key, now=now)
     if where is None:
         return None
