@@ -44,9 +44,8 @@ def one_connection(url: str, idle_seconds: float) -> sa.Engine:
 def test_an_idle_connection_that_died_is_replaced_before_the_caller_uses_it(fresh_database_url):
     engine = one_connection(fresh_database_url, 0)
     try:
-        live = backend_pid(engine)
-        assert backend_pid(engine) == live, "a live connection answers the ping and is kept"
         dead = backend_pid(engine)
+        assert backend_pid(engine) == dead, "a live connection answers the ping and is kept"
         terminate(fresh_database_url, dead)
         assert backend_pid(engine) != dead, "the ping found it dead and the pool reconnected"
     finally:
