@@ -797,6 +797,30 @@ def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+AUTOCOMMIT = "AUTOCOMMIT"
+
+
+def autocommit_on_postgres(session: Session) -> None:
+    """On PostgreSQL, run the session's next statements without a transaction: each commits by
+    itself, and BEGIN and COMMIT, two of a claim's five round trips, are not sent (the session's
+    commit is then a no-op and the pool restores the connection's isolation level on return).
+    Only for work whose writes are each one atomic statement and whose reads need no snapshot
+    ("next ticket": who is logged in, the queues, one UPDATE … SKIP LOCKED). Call it before the
+    session's first statement; elsewhere (SQLite: BEGIN IMMEDIATE is the write lock) nothing."""
+    # A session bound to a connection (a test's, inside its transaction) is left as it is.
+    if isinstance(session.bind, Engine) and is_postgres(session) and not session.in_transaction():
+        session.connection(execution_options={"isolation_level": AUTOCOMMIT})
+
+
+def in_autocommit(session: Session) -> bool:
+    """Whether the session's statements run without a transaction (autocommit_on_postgres): a
+    savepoint cannot be taken there, and a failed statement undoes only itself."""
+    return (
+        session.in_transaction()
+        and session.connection().get_execution_options().get("isolation_level") == AUTOCOMMIT
+    )
+
+
 def broad(condition: Any, dialect: str) -> Any:
     """A condition most rows of the range being read meet, said so to SQLite's planner
     (likelihood()): otherwise, for an index that starts with the condition's column, it may read

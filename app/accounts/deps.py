@@ -13,7 +13,7 @@ from sqlmodel import Session
 from app.accounts import service
 from app.accounts.models import Agent, ApiKey, Role, Scope
 from app.accounts.security import SessionData, constant_time_equal
-from app.db import UNSAFE_METHODS, SessionDep, reads_first, utc_now
+from app.db import UNSAFE_METHODS, SessionDep, autocommit_on_postgres, reads_first, utc_now
 from app.errors import Forbidden, NotAuthenticated
 
 T = TypeVar("T")
@@ -64,12 +64,19 @@ async def current_agent(request: Request, agent: Annotated[Agent | None, Depends
 CurrentAgent = Annotated[Agent, Depends(current_agent)]
 
 
-async def as_agent(request: Request, session: Session, work: Callable[[Agent], T]) -> T:
+async def as_agent(
+    request: Request, session: Session, work: Callable[[Agent], T], *, autocommit: bool = False
+) -> T:
     """CurrentAgent's check and then `work(agent)` in one trip to the thread pool, for the
     desk's hottest writes ("next ticket"): as dependency and route they take two trips there and
-    back, each a wait for a thread and for the GIL while the server is busy."""
+    back, each a wait for a thread and for the GIL while the server is busy.
+
+    `autocommit`: every write of `work` is one atomic statement, so on PostgreSQL the check and
+    the work run without a transaction (app.db.autocommit_on_postgres: no BEGIN, no COMMIT)."""
 
     def run() -> T:
+        if autocommit:
+            autocommit_on_postgres(session)
         return work(_logged_in(request, optional_agent(request, session)))
 
     return await run_in_threadpool(run)

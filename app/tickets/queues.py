@@ -25,7 +25,7 @@ from sqlmodel import Session, select
 
 from app.accounts.models import Agent
 from app.customers.models import Customer
-from app.db import broad
+from app.db import broad, in_autocommit
 from app.errors import InvalidInput, NotFound
 from app.i18n import N_, gettext
 from app.pagination import MAX_LIMIT, Rows
@@ -109,6 +109,9 @@ def ensure_default_queues(session: Session, *, team_id: int | None, now: datetim
         Queue.team_id == team_id if team_id is not None else Queue.team_id.is_(None)
     )
     have = set(session.exec(query))
+    # Without a transaction ("next ticket" on PostgreSQL) there is no savepoint, and none is
+    # needed: each INSERT commits or fails by itself.
+    autocommit = in_autocommit(session)
     created = 0
     for position, default in enumerate(DEFAULT_QUEUES):
         if default.key in have:
@@ -123,9 +126,12 @@ def ensure_default_queues(session: Session, *, team_id: int | None, now: datetim
             created_at=now,
         )
         try:
-            with session.begin_nested():  # a concurrent request may have created it just now
-                session.add(queue)
-                session.flush()
+            if autocommit:
+                session.execute(sa.insert(Queue).values(queue.model_dump(exclude={"id"})))
+            else:
+                with session.begin_nested():  # a concurrent request may have created it just now
+                    session.add(queue)
+                    session.flush()
             created += 1
         except IntegrityError:
             continue

@@ -226,8 +226,10 @@ def test_bad_assignment_settings_are_refused(db, mode, cap, field):
 
 
 @pytest.mark.postgres_only
-def test_concurrent_claimers_never_get_the_same_ticket():
-    from app.db import create_db_engine
+@pytest.mark.parametrize("autocommit", [False, True], ids=["transaction", "autocommit"])
+def test_concurrent_claimers_never_get_the_same_ticket(autocommit):
+    """Also as "next ticket" claims, without a transaction (app.db.autocommit_on_postgres)."""
+    from app.db import autocommit_on_postgres, create_db_engine
     from app.migrations import upgrade
 
     url = create_scratch_database("claims")
@@ -268,6 +270,8 @@ def test_concurrent_claimers_never_get_the_same_ticket():
                 barrier.wait()
                 while True:
                     with Session(engine, expire_on_commit=False) as session:
+                        if autocommit:
+                            autocommit_on_postgres(session)
                         agent = session.get(Agent, agent_id)
                         ticket_id = assignment.claim_next(session, agent=agent, now=NOW)
                         session.commit()
