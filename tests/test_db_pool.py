@@ -20,17 +20,18 @@ def backend_pid(engine: sa.Engine) -> int:
 
 
 def terminate(url: str, pid: int) -> None:
-    admin = sa.create_engine(url, poolclass=sa.NullPool)
+    admin = sa.create_engine(url, poolclass=sa.NullPool, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             assert conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
-            # pg_terminate_backend only signals: wait until the backend is gone.
-            conn.execute(
-                sa.text(
-                    "DO $$ BEGIN WHILE EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = "
-                    f"{int(pid)}) LOOP PERFORM pg_sleep(0.01); END LOOP; END $$"
-                )
-            )
+            # pg_terminate_backend only signals: wait until the backend is gone. Each check is a
+            # transaction of its own: within one, pg_stat_activity is a snapshot that never changes
+            # (a loop inside one DO block waited forever when the backend outlived its first read).
+            alive = sa.text("SELECT 1 FROM pg_stat_activity WHERE pid = :pid")
+            deadline = time.monotonic() + 30
+            while conn.execute(alive, {"pid": pid}).first():
+                assert time.monotonic() < deadline, f"backend {pid} still there 30 s after it was terminated"
+                time.sleep(0.01)
     finally:
         admin.dispose()
 
