@@ -12,6 +12,7 @@ LOCKED, so concurrent dispatch workers never assign one team's tickets at the sa
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from app.tickets.models import ACTIVE_STATUSES, Queue, Ticket
 from app.tickets.queues import (
     DEFAULT_KEYS,
     QueueDef,
+    StatementCache,
     _team_scope,
     queue_condition,
     queues_for,
@@ -74,18 +76,8 @@ def _claim_filters(session: Session, agent: Agent, queue_key: str | None, *, now
     return list(chosen.values())
 
 
-def _claimable(
-    session: Session, agent: Agent, queue_key: str | None, *, now: datetime
-) -> sa.ColumnElement[bool] | None:
-    """Beyond "waiting": the agent's queues (or that one queue); None: no queue to claim from."""
-    # Only queues that can show an open ticket nobody has yet.
-    queues = [
-        q
-        for q in _claim_filters(session, agent, queue_key, now=now)
-        if q.filters.get("assignee") != "mine" and "open" in (q.filters.get("statuses") or ["open"])
-    ]
-    if not queues:
-        return None
+def _claimable(session: Session, agent: Agent, queues: list[QueueDef]) -> sa.ColumnElement[bool]:
+    """Beyond "waiting": in one of these queues, in the agent's team scope."""
     scope = _team_scope(agent)
     if all(set(q.filters) <= SIMPLE_FILTERS for q in queues):
         # Only kinds differ (the defaults): one IN list instead of an OR per queue.
@@ -94,6 +86,60 @@ def _claimable(
         kinds = sorted({kind for q in queues for kind in q.filters["kinds"]})
         return sa.and_(scope, Ticket.kind.in_(kinds))
     return sa.and_(scope, sa.or_(*[queue_condition(session, q, agent) for q in queues]))
+
+
+# A claim's statements, built once per agent and set of queue filters (what the agent, its team
+# and its queues make them; the time is a parameter): building them and their cache key was a
+# tenth of a claim's Python (docs/performance.md, stops 23 and 25).
+_claims: StatementCache[tuple[sa.Executable, ...]] = StatementCache(512)
+_CLAIM_NOW = sa.bindparam("claim_now", type_=Ticket.__table__.c.updated_at.type)
+_CLAIM_ID = sa.bindparam("claim_id", type_=Ticket.__table__.c.id.type)
+
+
+def _claim_statements(
+    session: Session, agent: Agent, queue_key: str | None, *, now: datetime
+) -> tuple[sa.Executable, ...] | None:
+    """PostgreSQL: (the UPDATE choosing its candidate,); elsewhere: (the candidates' SELECT, the
+    conditional UPDATE of one of them). None: no queue the agent could claim from."""
+    # Only queues that can show an open ticket nobody has yet.
+    queues = [
+        q
+        for q in _claim_filters(session, agent, queue_key, now=now)
+        if q.filters.get("assignee") != "mine" and "open" in (q.filters.get("statuses") or ["open"])
+    ]
+    if not queues:
+        return None
+    postgres = is_postgres(session)
+    shape = (
+        session.get_bind().dialect.name,
+        agent.id,
+        agent.team_id,
+        tuple((q.key, json.dumps(q.filters, sort_keys=True)) for q in queues),
+    )
+    statements = _claims.get(shape)
+    if statements is not None:
+        return statements
+    values = {"assignee_id": agent.id, "assigned_at": _CLAIM_NOW, "updated_at": _CLAIM_NOW}
+    waiting = sa.and_(WAITING, _claimable(session, agent, queues))
+    if postgres:
+        candidate = (
+            sa.select(Ticket.id)
+            .where(waiting)
+            .order_by(*WAITING_ORDER)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        claim = (
+            sa.update(Ticket)
+            .where(Ticket.id == candidate, Ticket.assignee_id.is_(None))
+            .values(**values)
+            .returning(Ticket.id)
+        )
+        return _claims.put(shape, (claim,))
+    candidates = sa.select(Ticket.id).where(waiting).order_by(*WAITING_ORDER).limit(CLAIM_CANDIDATES)
+    claim = sa.update(Ticket).where(Ticket.id == _CLAIM_ID, WAITING).values(**values)
+    return _claims.put(shape, (candidates, claim))
 
 
 def claim_next(session: Session, *, agent: Agent, now: datetime, queue_key: str | None = None) -> int | None:
@@ -110,33 +156,16 @@ def claim_next(session: Session, *, agent: Agent, now: datetime, queue_key: str 
     caller opens the ticket by its id, and the ORM's bulk-update path with the whole row loaded
     back was ~12 % of a claim's Python (docs/performance.md, stops 23 and 24). Tickets already in
     the session are not refreshed: a caller that holds one reloads it."""
-    where = _claimable(session, agent, queue_key, now=now)
-    if where is None:
+    statements = _claim_statements(session, agent, queue_key, now=now)
+    if statements is None:
         return None
-    values = {"assignee_id": agent.id, "assigned_at": now, "updated_at": now}
-    waiting = sa.and_(WAITING, where)
     connection = session.connection()
-    if is_postgres(session):
-        candidate = (
-            sa.select(Ticket.id)
-            .where(waiting)
-            .order_by(*WAITING_ORDER)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        claim = (
-            sa.update(Ticket)
-            .where(Ticket.id == candidate, Ticket.assignee_id.is_(None))
-            .values(**values)
-            .returning(Ticket.id)
-        )
-        return connection.execute(claim).scalar_one_or_none()
-    candidates = sa.select(Ticket.id).where(waiting).order_by(*WAITING_ORDER).limit(CLAIM_CANDIDATES)
+    if len(statements) == 1:  # PostgreSQL
+        return connection.execute(statements[0], {"claim_now": now}).scalar_one_or_none()
+    candidates, claim = statements
     while ids := list(connection.execute(candidates).scalars()):
         for ticket_id in ids:
-            claim = sa.update(Ticket).where(Ticket.id == ticket_id, WAITING).values(**values)
-            if connection.execute(claim).rowcount == 1:
+            if connection.execute(claim, {"claim_id": ticket_id, "claim_now": now}).rowcount == 1:
                 return ticket_id
     return None
 

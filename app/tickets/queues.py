@@ -17,7 +17,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +30,8 @@ from app.errors import InvalidInput, NotFound
 from app.i18n import N_, gettext
 from app.pagination import MAX_LIMIT, Rows
 from app.tickets.models import Queue, Ticket
+
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
@@ -258,25 +260,28 @@ def queue_counts(session: Session, *, agent: Agent, now: datetime) -> dict[str, 
     return {q.key: int(row[i] or 0) for i, q in enumerate(queues)}
 
 
-class _StatementCache:
+class StatementCache(Generic[S]):
     """Built statements by what they depend on. The counts' statement is a union of index ranges
     per queue (a page of rows: per kind), and building it and computing its cache key took about
     40 % of a counts poll's CPU (py-spy); it changes only when the agent's queues or team do.
-    Statements are immutable, so threads share them; the oldest entry goes when the cache is full."""
+    The key holds everything a statement is built from (the queues' filters are read each time,
+    so a change in any process takes effect at once); values that change per call are bound
+    parameters. Statements are immutable, so threads share them; the oldest entry goes when the
+    cache is full."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.entries: collections.OrderedDict[tuple, sa.Select] = collections.OrderedDict()
+        self.entries: collections.OrderedDict[tuple, S] = collections.OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: tuple) -> sa.Select | None:
+    def get(self, key: tuple) -> S | None:
         with self.lock:
             statement = self.entries.get(key)
             if statement is not None:
                 self.entries.move_to_end(key)
             return statement
 
-    def put(self, key: tuple, statement: sa.Select) -> sa.Select:
+    def put(self, key: tuple, statement: S) -> S:
         with self.lock:
             self.entries[key] = statement
             while len(self.entries) > self.size:
@@ -284,7 +289,7 @@ class _StatementCache:
         return statement
 
 
-_statements = _StatementCache(512)
+_statements: StatementCache[sa.Select] = StatementCache(512)
 
 
 def _capped(session: Session, queue: Queue, agent: Agent) -> sa.Subquery:
@@ -490,6 +495,7 @@ __all__ = [
     "DEFAULT_QUEUES",
     "QUEUE_ORDER",
     "QueueDef",
+    "StatementCache",
     "TicketRow",
     "clean_filters",
     "create_queue",

@@ -11,7 +11,8 @@ from sqlmodel import Session, select
 from app.accounts.models import Agent, AssignmentMode, Role
 from app.errors import Forbidden, InvalidInput
 from app.tickets import assignment, service
-from app.tickets.models import Ticket
+from app.tickets.models import Queue, Ticket
+from app.tickets.queues import update_queue
 from tests.conftest import create_scratch_database, drop_scratch_database
 from tests.factories import T0, make_agent, make_customer, make_store, make_team
 from tests.tickets.helpers import make_ticket
@@ -108,6 +109,29 @@ def test_next_within_one_queue(db):
     revisit = make_ticket(db, kind="revisit", priority="low")
     assert assignment.claim_next(db, agent=agent, now=NOW, queue_key="revisit") == revisit.id
     assert assignment.claim_next(db, agent=agent, now=NOW, queue_key="revisit") is None
+
+
+def test_a_queue_changed_since_the_last_claim_is_claimed_from_as_it_is_now(db):
+    """A claim's statements are built once per set of queue filters: changed filters (by any
+    process: they are read at each claim) make a new one."""
+    team = make_team(db)
+    agent = _agent(db, team)
+    supervisor = make_agent(db, team=team.id, role=Role.supervisor)
+    high = make_ticket(db, kind="revisit", priority="high")
+    normal = make_ticket(db, kind="revisit", priority="normal")
+    later = make_ticket(db, kind="revisit", priority="normal")
+    assert assignment.claim_next(db, agent=agent, now=NOW, queue_key="revisit") == high.id
+    queue = db.exec(select(Queue).where(Queue.team_id == team.id, Queue.key == "revisit")).one()
+    update_queue(
+        db, queue, actor=supervisor, now=NOW, filters={"kinds": ["revisit"], "priorities": ["urgent"]}
+    )
+    assert assignment.claim_next(db, agent=agent, now=NOW, queue_key="revisit") is None
+    update_queue(db, queue, actor=supervisor, now=NOW, filters={"kinds": ["revisit"]})
+    later_now = NOW + timedelta(minutes=5)
+    assert assignment.claim_next(db, agent=agent, now=later_now, queue_key="revisit") == normal.id
+    db.refresh(normal)
+    assert normal.assignee_id == agent.id and normal.assigned_at == later_now == normal.updated_at
+    assert db.get(Ticket, later.id).assignee_id is None
 
 
 def test_an_away_agent_can_still_take_the_next_ticket_by_hand(db):
