@@ -98,6 +98,22 @@ def sa_url(url: str) -> str:
 
 
 def free_port() -> int:
+    """A free port below the kernel's ephemeral range: a port the kernel picks (bind to 0) can be
+    handed out again, before the server binds it, as the source port of an outgoing connection
+    (a run failed so: "address already in use")."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 0
+    rng = random.Random()
+    for _ in range(100 if low > 10_000 else 0):
+        port = rng.randrange(10_000, low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
