@@ -1,4 +1,4 @@
-""" "Next ticket" on PostgreSQL runs without a transaction (no BEGIN, no COMMIT round trips): the
+"""On PostgreSQL "next ticket" runs without a transaction (no BEGIN, no COMMIT round trips): the
 claim is one atomic UPDATE, so each statement may commit by itself. A real engine and pool, not
 the suite's rolled-back session: the connection must come back to the pool transactional again,
 and a team's default queues (created by its first claim) must be made without savepoints."""
