@@ -221,13 +221,16 @@ def store(session: Session, delivery: Verified) -> Receipt:
     return store_many(session, [delivery])[0]
 
 
-def store_many(session: Session, deliveries: list[Verified]) -> list[Receipt]:
+def store_many(session: Session | sa.Connection, deliveries: list[Verified]) -> list[Receipt]:
     """Store verified deliveries with one INSERT (the intake's batch), answering each as `store`
     would, in order: the first of two with one key in the batch is stored, the second is its
-    duplicate."""
+    duplicate. `session` may also be a Core connection (the intake's, in autocommit mode)."""
     if not deliveries:
         return []
-    rows = session.execute(_insert_ignoring_duplicates(session), [d.values for d in deliveries]).all()
+    statement = _insert_statement(
+        session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
+    )
+    rows = session.execute(statement, [d.values for d in deliveries]).all()
     inserted = {(r.store_id, _platform(r.platform), r.dedupe_key): r.id for r in rows}
     receipts = []
     for delivery in deliveries:
@@ -235,8 +238,8 @@ def store_many(session: Session, deliveries: list[Verified]) -> list[Receipt]:
         key = (values["store_id"], _platform(values["platform"]), values["dedupe_key"])
         message_id = inserted.pop(key, None)
         if message_id is None:
-            existing = _find(session, values["store_id"], values["platform"], values["dedupe_key"])
-            receipts.append(Receipt(200, {"status": "duplicate", "id": existing.id if existing else None}))
+            existing = _find_id(session, values["store_id"], values["platform"], values["dedupe_key"])
+            receipts.append(Receipt(200, {"status": "duplicate", "id": existing}))
             continue
         status = values["status"]
         body_out: dict[str, Any] = {"status": ANSWERS[status], "id": message_id}
@@ -272,15 +275,12 @@ def _insert_statement(dialect: str) -> Any:
     )
 
 
-def _insert_ignoring_duplicates(session: Session) -> Any:
-    return _insert_statement(session.get_bind().dialect.name)
-
-
-def _find(session: Session, store_id: int, platform: Platform, key: str) -> InboxMessage | None:
-    query = select(InboxMessage).where(
-        InboxMessage.store_id == store_id, InboxMessage.platform == platform, InboxMessage.dedupe_key == key
+def _find_id(session: Session | sa.Connection, store_id: int, platform: Platform, key: str) -> int | None:
+    table = InboxMessage.__table__
+    query = sa.select(table.c.id).where(
+        table.c.store_id == store_id, table.c.platform == platform, table.c.dedupe_key == key
     )
-    return session.exec(query).first()
+    return session.execute(query).scalar()
 
 
 # --- processing ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from app.errors import NotAuthenticated, NotFound
 from app.integrations import inbox
 from app.integrations.intake import Intake, _Pending
 from app.integrations.models import Platform
+from tests.conftest import IS_POSTGRES
 from tests.integrations.conftest import shopify_headers
 from tests.reliability.helpers import SECRET, STORE, order_deliveries, sa_url, scratch_database
 
@@ -65,15 +66,23 @@ def _loop() -> Iterator[asyncio.AbstractEventLoop]:
         loop.close()
 
 
-def _commits(engine: sa.Engine) -> list[int]:
-    """Write transactions committed (the checks' reading transaction is not one)."""
-    seen: list[int] = []
+def _commits(engine: sa.Engine) -> list[str]:
+    """Write transactions committed (the checks' reading transaction is not one): on SQLite the
+    commits of app.db's writing sessions; on PostgreSQL the INSERTs that succeeded in autocommit
+    mode, each a transaction of its own."""
+    seen: list[str] = []
 
     def committed(conn: sa.Connection) -> None:
         if conn.get_execution_options().get("sqlite_immediate"):  # app.db's writing sessions
-            seen.append(1)
+            seen.append("commit")
+
+    def executed(conn: sa.Connection, _cursor, statement: str, *_args) -> None:
+        autocommit = conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+        if autocommit and statement.lstrip().upper().startswith("INSERT"):
+            seen.append("autocommit insert")
 
     sa.event.listen(engine, "commit", committed)
+    sa.event.listen(engine, "after_cursor_execute", executed)
     return seen
 
 
@@ -167,7 +176,17 @@ def test_requests_awaiting_the_intake_thread_get_their_answers_after_the_commit(
     deliveries = order_deliveries(30, first_order_id=940_000_000, prefix="thread")
     intake = Intake(engine=engine)
 
+    wakeups: list[int] = []
+
     async def send_all() -> list[inbox.Receipt]:
+        loop = asyncio.get_running_loop()
+        wake = loop.call_soon_threadsafe
+
+        def counted(callback, *args):
+            wakeups.append(len(args[0]))
+            return wake(callback, *args)
+
+        loop.call_soon_threadsafe = counted
         timings = [{} for _ in deliveries]
         receipts = await asyncio.gather(
             *(intake(**_values(d), timing=t) for d, t in zip(deliveries, timings, strict=True))
@@ -179,6 +198,8 @@ def test_requests_awaiting_the_intake_thread_get_their_answers_after_the_commit(
     assert [r.body["status"] for r in receipts] == ["received"] * 30
     assert intake.stored == 30
     assert intake.batches < 30  # they queued while the first was stored: fewer transactions
+    # The event loop is woken once per batch with all of its answers, not once per request.
+    assert len(wakeups) == intake.batches and sum(wakeups) == 30
     ids = {row[0]: row[1] for row in scratch.rows("SELECT dedupe_key, id FROM webhook_inbox")}
     assert ids == {d.webhook_id: r.message_id for d, r in zip(deliveries, receipts, strict=True)}
     bodies = {
@@ -186,3 +207,43 @@ def test_requests_awaiting_the_intake_thread_get_their_answers_after_the_commit(
         for row in scratch.rows("SELECT dedupe_key, body FROM webhook_inbox")
     }
     assert bodies == {d.webhook_id: int(d.order_id) for d in deliveries}
+
+
+def test_a_batch_is_one_statement_in_autocommit_on_postgresql_and_a_write_transaction_on_sqlite(
+    scratch, engine
+):
+    """PostgreSQL: the batch's INSERT is its own transaction, so no BEGIN or COMMIT round trips,
+    and the connection goes back to the pool transactional. SQLite: one transaction begun with the
+    write lock (BEGIN IMMEDIATE) and committed."""
+    deliveries = order_deliveries(5, first_order_id=950_000_000, prefix="autocommit")
+    intake = Intake(engine=engine)
+    statements: list[tuple[str, bool]] = []
+    commits: list[bool] = []
+
+    def executed(conn, _cursor, statement, *_args) -> None:
+        autocommit = bool(getattr(conn.connection.dbapi_connection, "autocommit", False))
+        statements.append((" ".join(statement.split()[:2]).upper(), autocommit))
+
+    def committed(conn: sa.Connection) -> None:
+        commits.append(bool(conn.get_execution_options().get("sqlite_immediate")))
+
+    with _loop() as loop:  # the store's secrets read once and cached, as by an earlier delivery
+        intake.check([_pending(loop, _values(deliveries[0]))])
+    sa.event.listen(engine, "before_cursor_execute", executed)
+    sa.event.listen(engine, "commit", committed)
+    with _loop() as loop:
+        batch = [_pending(loop, _values(d)) for d in deliveries]
+        intake.store_batch(batch)
+    sa.event.remove(engine, "before_cursor_execute", executed)
+    sa.event.remove(engine, "commit", committed)
+
+    assert [p.outcome.body["status"] for p in batch] == ["received"] * 5
+    if IS_POSTGRES:
+        assert statements == [("INSERT INTO", True)]
+        assert commits == []
+        with engine.connect() as conn:  # the pooled connection is transactional again
+            assert conn.connection.dbapi_connection.autocommit is False
+    else:
+        assert statements == [("BEGIN IMMEDIATE", False), ("INSERT INTO", False)]
+        assert commits == [True]
+    assert scratch.rows("SELECT count(*) FROM webhook_inbox") == [(5,)]
