@@ -215,6 +215,9 @@ def create_app() -> FastAPI:
         return render_domain_error(request, InvalidInput("A number in this request is out of range."))
 
     app.add_middleware(SessionMiddleware)
+    # Inside the request context (ids, timing, logs, headers), outside everything else: webhook
+    # deliveries are answered before the session cookie is read or the request routed.
+    app.add_middleware(integrations_webhooks.WebhookLane)
     app.add_middleware(RequestContextMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

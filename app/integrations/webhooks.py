@@ -4,17 +4,28 @@ Each one reads the raw body (at most 1 MB) and hands it to the process's intake 
 (app.integrations.intake), which verifies the platform's signature over those exact bytes and
 stores the delivery in the inbox under its deduplication key; the answer comes once it is
 committed. Processing runs after the response (and in `huitou dispatch` for anything left over).
+
+The routes below define and document the endpoints. In a server, `WebhookLane` answers them
+first, below FastAPI's routing and dependency solving, with the same code (`_receive`), the same
+dependencies (overrides included) and the same error handlers: under a flood of deliveries the
+framework's layers cost more than the work (docs/performance.md, stops 23 and 26).
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
+import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, BackgroundTasks, Depends, Path, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, FastAPI, Path, Request
+from fastapi.responses import JSONResponse, Response
+from starlette._utils import get_route_path
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import ratelimit
 from app.config import get_settings
@@ -103,7 +114,6 @@ async def _receive(
     store_slug: str,
     request: Request,
     ingest: Ingest,
-    background: BackgroundTasks,
     processor: Callable[[int], None] | None,
 ) -> JSONResponse:
     client = request.client.host if request.client else "unknown"
@@ -120,9 +130,10 @@ async def _receive(
     except NotAuthenticated:
         ratelimit.hit("webhook-auth-failures", client, failures)
         raise
+    background = None
     if receipt.process and receipt.message_id is not None and processor is not None:
-        background.add_task(_hand_over, processor, receipt.message_id)
-    return JSONResponse(receipt.body, status_code=receipt.status_code)
+        background = BackgroundTask(_hand_over, processor, receipt.message_id)
+    return JSONResponse(receipt.body, status_code=receipt.status_code, background=background)
 
 
 @router.post(
@@ -134,12 +145,12 @@ async def _receive(
     },
 )
 async def shopify_webhook(
-    store_slug: Slug, request: Request, ingest: Ingester, background: BackgroundTasks, processor: Processor
+    store_slug: Slug, request: Request, ingest: Ingester, processor: Processor
 ) -> JSONResponse:
     """Topics: orders/create, orders/paid, orders/updated, orders/fulfilled, orders/partially_fulfilled,
     orders/cancelled, fulfillments/create, fulfillments/update, refunds/create, and the privacy topics
     customers/data_request, customers/redact, shop/redact. Deduplicated on X-Shopify-Webhook-Id."""
-    return await _receive(Platform.shopify, store_slug, request, ingest, background, processor)
+    return await _receive(Platform.shopify, store_slug, request, ingest, processor)
 
 
 @router.post(
@@ -151,11 +162,11 @@ async def shopify_webhook(
     },
 )
 async def woocommerce_webhook(
-    store_slug: Slug, request: Request, ingest: Ingester, background: BackgroundTasks, processor: Processor
+    store_slug: Slug, request: Request, ingest: Ingester, processor: Processor
 ) -> JSONResponse:
     """Topics (X-WC-Webhook-Topic): order.created, order.updated, order.deleted. The unsigned
     form-encoded ping `webhook_id=…` sent when a webhook is saved gets 200 and is not stored."""
-    return await _receive(Platform.woocommerce, store_slug, request, ingest, background, processor)
+    return await _receive(Platform.woocommerce, store_slug, request, ingest, processor)
 
 
 @router.post(
@@ -170,10 +181,75 @@ async def woocommerce_webhook(
     },
 )
 async def standard_webhook(
-    store_slug: Slug, request: Request, ingest: Ingester, background: BackgroundTasks, processor: Processor
+    store_slug: Slug, request: Request, ingest: Ingester, processor: Processor
 ) -> JSONResponse:
     """Signed with Standard Webhooks (`webhook-id`, `webhook-timestamp` within 5 minutes,
     `webhook-signature`; secret `whsec_…`), deduplicated on `webhook-id`. The body is one of
     Huitou's storefront events (order.*, refund.created, review.posted, message.received,
     inquiry.created); the JSON Schema is also in docs/event-schema.json."""
-    return await _receive(Platform.standard, store_slug, request, ingest, background, processor)
+    return await _receive(Platform.standard, store_slug, request, ingest, processor)
+
+
+# The routes' own paths (a slug of at most 64 characters, as `Slug` allows): anything else — a
+# longer slug, another method — goes on to the routes, which answer it as they always have.
+LANE_PATH = re.compile(r"/webhooks/(shopify|woocommerce|standard)/([^/]{1,64})")
+
+
+class WebhookLane:
+    """ASGI middleware answering the webhook routes before FastAPI routes the request.
+
+    A delivery skips the session-cookie middleware, Starlette's exception middleware, routing,
+    and FastAPI's request handler and dependency solving: measured under a flood, those layers
+    took more of a server's time than checking and storing the delivery. What it keeps: the
+    request context outside it (request id, Server-Timing, security headers, the access log, the
+    process's activity), the routes' own code, their dependencies as the app provides them
+    (`dependency_overrides` included: tests replace the ingester), and the app's exception
+    handlers, so every answer, errors included, is the one the route gives.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            match = LANE_PATH.fullmatch(get_route_path(scope))
+            if match:
+                await self._serve(Platform(match[1]), match[2], scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _serve(platform: Platform, slug: str, scope: Scope, receive: Receive, send: Send) -> None:
+        app: FastAPI = scope["app"]
+        request = Request(scope, receive)
+        try:
+            ingest = await _provided(app, ingester)
+            processor = await _provided(app, background_processor)
+            response: Response = await _receive(platform, slug, request, ingest, processor)
+        except Exception as exc:
+            handler = _handler_for(app, exc)
+            if handler is None:  # as from a route: the server-error middleware answers 500
+                raise
+            if inspect.iscoroutinefunction(handler):
+                response = await handler(request, exc)
+            else:
+                response = await run_in_threadpool(handler, request, exc)
+        await response(scope, receive, send)
+
+
+async def _provided(app: FastAPI, dependency: Callable[[], Any]) -> Any:
+    """A dependency without parameters, as FastAPI would solve it (an override first)."""
+    value = app.dependency_overrides.get(dependency, dependency)()
+    return await value if inspect.isawaitable(value) else value
+
+
+def _handler_for(app: FastAPI, exc: Exception) -> Callable[..., Any] | None:
+    """The app's handler for this exception's class or its nearest base, as Starlette's exception
+    middleware looks it up; `Exception` itself is the server-error middleware's (a 500)."""
+    for cls in type(exc).__mro__:
+        if cls is Exception:
+            return None
+        handler = app.exception_handlers.get(cls)
+        if handler is not None:
+            return handler
+    return None
