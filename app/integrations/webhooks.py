@@ -13,6 +13,7 @@ framework's layers cost more than the work (docs/performance.md, stops 23 and 26
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import re
@@ -98,14 +99,17 @@ async def _raw_body(request: Request) -> bytes:
         raise PayloadTooLarge("A webhook body may be at most 1 MB.")
     chunks, size = [], 0
     # A slow client (a few bytes now and then) must not hold a connection and a request open.
-    with anyio.move_on_after(get_settings().webhook_body_timeout_seconds) as scope:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > inbox.MAX_BODY_BYTES:
-                raise PayloadTooLarge("A webhook body may be at most 1 MB.")
-            chunks.append(chunk)
-    if scope.cancelled_caught:
-        raise RequestTimeout("The webhook body did not arrive in time; send it again.")
+    # asyncio's own timeout: on this machine 22 µs a use, anyio's cancel scope 70 (docs/performance.md,
+    # stop 26).
+    try:
+        async with asyncio.timeout(get_settings().webhook_body_timeout_seconds):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > inbox.MAX_BODY_BYTES:
+                    raise PayloadTooLarge("A webhook body may be at most 1 MB.")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise RequestTimeout("The webhook body did not arrive in time; send it again.") from None
     return b"".join(chunks)
 
 
