@@ -227,9 +227,8 @@ def store_many(session: Session | sa.Connection, deliveries: list[Verified]) -> 
     duplicate. `session` may also be a Core connection (the intake's, in autocommit mode)."""
     if not deliveries:
         return []
-    statement = _insert_statement(
-        session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
-    )
+    dialect = session.dialect if isinstance(session, sa.Connection) else session.get_bind().dialect
+    statement = _insert_statement(dialect.name)
     rows = session.execute(statement, [d.values for d in deliveries]).all()
     inserted = {(r.store_id, _platform(r.platform), r.dedupe_key): r.id for r in rows}
     receipts = []

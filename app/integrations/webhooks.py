@@ -23,7 +23,6 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse, Response
-from starlette._utils import get_route_path
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -216,7 +215,7 @@ class WebhookLane:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
-            match = LANE_PATH.fullmatch(get_route_path(scope))
+            match = LANE_PATH.fullmatch(_route_path(scope))
             if match:
                 await self._serve(Platform(match[1]), match[2], scope, receive, send)
                 return
@@ -239,6 +238,14 @@ class WebhookLane:
             else:
                 response = await run_in_threadpool(handler, request, exc)
         await response(scope, receive, send)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path as the router matches it: without the root path a proxy serves the app under."""
+    path, root = scope["path"], scope.get("root_path", "")
+    if root and path.startswith(root + "/"):
+        return path[len(root) :]
+    return path
 
 
 async def _provided(app: FastAPI, dependency: Callable[[], Any]) -> Any:

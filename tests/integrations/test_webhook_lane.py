@@ -96,3 +96,28 @@ def test_errors_are_answered_by_the_apps_handlers_as_from_the_route(app, db):
         odd = post_shopify(client, store, secret, "orders/create", body)
         assert odd.status_code == 409 and odd.json() == {"error": "odd", "detail": "handled in a thread"}
     assert db.scalar(sa.select(sa.func.count()).select_from(InboxMessage)) == 0
+
+
+def test_behind_a_proxy_serving_the_app_under_a_root_path_deliveries_take_the_lane(app, db, monkeypatch):
+    routed = _count_routed(monkeypatch)
+    store, secret = make_signed_store(db, platform="shopify")
+    body = fixture_bytes(ORDER)
+    app.dependency_overrides[ingester] = lambda: in_thread(lambda **values: _stored(db, values))
+    app.dependency_overrides[background_processor] = lambda: None
+    with TestClient(app, root_path="/desk") as client:
+        # As uvicorn --root-path passes it: the path with the prefix, and the prefix beside it.
+        response = client.post(
+            f"/desk/webhooks/shopify/{store.slug}",
+            content=body,
+            headers=shopify_headers(secret, body, "orders/create", "rooted-1"),
+        )
+    assert response.status_code == 200 and response.json()["status"] == "received"
+    assert routed == []
+
+
+def _stored(db, values):
+    from app.integrations import inbox
+
+    receipt = inbox.receive(db, **values)
+    db.commit()
+    return receipt
