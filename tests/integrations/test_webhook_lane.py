@@ -74,6 +74,14 @@ def test_errors_are_answered_by_the_apps_handlers_as_from_the_route(app, db):
 
     app.dependency_overrides[ingester] = lambda: in_thread(ingest)
     app.dependency_overrides[background_processor] = lambda: None
+
+    class Odd(Exception):
+        pass
+
+    def sync_handler(_request, exc):  # an app may register plain functions too
+        return JSONResponse({"error": "odd", "detail": str(exc)}, status_code=409)
+
+    app.add_exception_handler(Odd, sync_handler)  # before serving, as the app registers its own
     with TestClient(app, raise_server_exceptions=False) as client:
         failure[:] = [sa.exc.OperationalError("INSERT", None, Exception("the server closed the connection"))]
         gone = post_shopify(client, store, secret, "orders/create", body)
@@ -85,13 +93,6 @@ def test_errors_are_answered_by_the_apps_handlers_as_from_the_route(app, db):
         assert crashed.status_code == 500 and crashed.json()["error"] == "internal_error"
         assert crashed.headers["X-Request-ID"]
 
-        class Odd(Exception):
-            pass
-
-        def sync_handler(_request, exc):  # an app may register plain functions too
-            return JSONResponse({"error": "odd", "detail": str(exc)}, status_code=409)
-
-        app.add_exception_handler(Odd, sync_handler)
         failure[:] = [Odd("handled in a thread")]
         odd = post_shopify(client, store, secret, "orders/create", body)
         assert odd.status_code == 409 and odd.json() == {"error": "odd", "detail": "handled in a thread"}
