@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     # a machine it shares with `huitou serve`, the agents' requests get the CPU first and the
     # background work (webhook processing, the rollup, sweeps) takes what is left.
     dispatch_nice: int = Field(default=10, ge=0, le=19)
+    # While webhooks arrive faster than this (deliveries a second, all servers together), the
+    # dispatch inbox thread works only `inbox_flood_share` of its time and rests the rest: at a
+    # 大促 peak, answering storefronts comes first (one that waits retries, and in the end drops
+    # the subscription); what is stored is processed as the flood allows and at full speed after.
+    inbox_flood_rate: float = Field(default=50.0, gt=0)
+    inbox_flood_share: float = Field(default=0.25, gt=0, le=1)
 
     @field_validator("default_locale")
     @classmethod

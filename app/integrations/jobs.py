@@ -15,8 +15,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 import httpx
+import sqlalchemy as sa
 
 from app import activity
+from app.config import get_settings
 from app.db import background_writes, session_scope, utc_now
 from app.integrations import inbox, outbound
 from app.integrations.writing import write_scope
@@ -24,11 +26,11 @@ from app.integrations.writing import write_scope
 log = logging.getLogger("huitou.integrations.jobs")
 
 
-def _process(ids: list[int], token: str, now: datetime) -> list[int]:
+def _process(ids: list[int], token: str, now: datetime, engine: sa.Engine | None = None) -> list[int]:
     woken: list[int] = []
     for message_id in ids:
         try:
-            with write_scope() as session:
+            with write_scope(engine) as session:
                 woken += inbox.process_claimed(session, message_id, token=token, now=now)
         except Exception:  # noqa: BLE001 - the lease expires and the sweep retries it
             log.exception("inbox processing crashed", extra={"inbox_id": message_id})
@@ -117,30 +119,110 @@ def process_message_soon(message_id: int) -> None:
     _worker.submit(message_id)
 
 
-def process_inbox(now: datetime, limit: int = 200) -> int:
-    """`huitou dispatch` job: received deliveries nobody processed yet, and failures due a retry."""
-    with write_scope() as session:
+def _process_due(now: datetime, limit: int, engine: sa.Engine | None = None) -> int:
+    with write_scope(engine) as session:
         ids, token = inbox.claim(session, now=now, limit=limit)
-    _process(ids, token, now)
+    _process(ids, token, now, engine)
     return len(ids)
+
+
+def process_inbox(now: datetime, limit: int = 200, engine: sa.Engine | None = None) -> int:
+    """`huitou dispatch` job: received deliveries nobody processed yet, and failures due a retry.
+    While webhooks flood in, the inbox thread processes at its share (FloodYield) and this leaves it."""
+    if _flooding.is_set():
+        return 0
+    return _process_due(now, limit, engine)
+
+
+class FloodYield:
+    """While webhooks flood in, the inbox thread works `share` of its time and rests the rest.
+
+    At a 大促 peak the servers' first duty is answering storefronts: a delivery answered late is
+    sent again (more load), and a storefront that keeps failing drops the subscription. Stored
+    deliveries are durable; they are processed at this share while the flood lasts and at full
+    speed once it passes. A lower CPU priority alone does not do this: about half of processing's
+    cost is the database working for it, at full priority (docs/performance.md, stop 27).
+
+    The arrival rate is read from the inbox's newest id, at most once a `SAMPLE_SECONDS`."""
+
+    SAMPLE_SECONDS = 1.0
+
+    def __init__(
+        self,
+        rate: float,
+        share: float,
+        newest: Callable[[], int],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate = rate
+        self.share = share
+        self.newest = newest
+        self.clock = clock
+        self.sample: tuple[float, int] | None = None
+        self.flooding = False
+
+    def observe(self) -> bool:
+        """Whether deliveries arrived at `rate` or faster over the last sample's interval."""
+        at = self.clock()
+        if self.sample is not None and at - self.sample[0] < self.SAMPLE_SECONDS:
+            return self.flooding
+        newest = self.newest()
+        if self.sample is not None:
+            self.flooding = (newest - self.sample[1]) / (at - self.sample[0]) >= self.rate
+        self.sample = (at, newest)
+        return self.flooding
+
+    def rest(self, worked: float) -> float:
+        """How long to rest after working `worked` seconds: none unless webhooks flood in."""
+        if not self.observe():
+            return 0.0
+        return worked * (1 - self.share) / self.share
+
+
+# Set while the inbox thread yields to a flood: the dispatch cycle's `process_inbox` leaves the
+# backlog to it rather than working through 200 deliveries at full speed every cycle.
+_flooding = threading.Event()
+
+
+def newest_id(engine: sa.Engine | None = None) -> int:
+    with session_scope(engine, write=False) as session:
+        return inbox.newest_id(session)
 
 
 INBOX_POLL_SECONDS = 0.5
 
 
-def inbox_loop(stop: threading.Event, clock: Callable[[], datetime], batch: int = 20) -> None:
+def inbox_loop(
+    stop: threading.Event,
+    clock: Callable[[], datetime],
+    batch: int = 20,
+    flood: FloodYield | None = None,
+    engine: sa.Engine | None = None,
+) -> None:
     """`huitou dispatch`'s inbox thread: what the servers stored and did not process themselves
     (they leave it here while webhooks keep arriving) is processed within a poll, not at the next
     cycle of the periodic jobs (which can take seconds: the rollup refresh, the SLA sweep)."""
+    if flood is None:
+        settings = get_settings()
+        flood = FloodYield(settings.inbox_flood_rate, settings.inbox_flood_share, lambda: newest_id(engine))
     with background_writes():
         while not stop.is_set():
+            started = time.monotonic()
             try:
-                done = process_inbox(clock(), limit=batch)
+                done = _process_due(clock(), batch, engine)
+                rest = flood.rest(time.monotonic() - started) if done else 0.0
             except Exception:  # noqa: BLE001 - the rows stay due; the next poll retries them
                 log.exception("inbox thread pass failed")
-                done = 0
+                done, rest = 0, 0.0
+            if flood.flooding:
+                _flooding.set()
+            else:
+                _flooding.clear()
             if not done:
                 stop.wait(INBOX_POLL_SECONDS)
+            elif rest:
+                stop.wait(rest)
+        _flooding.clear()
 
 
 def send_webhooks(now: datetime, limit: int = 100) -> int:

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
 from app.db import session_scope
 
 
 @contextmanager
-def write_scope() -> Iterator[Session]:
-    with session_scope() as session:
+def write_scope(engine: sa.Engine | None = None) -> Iterator[Session]:
+    with session_scope(engine) as session:
         yield session
