@@ -506,6 +506,14 @@ def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
             raise sa.exc.InvalidatePoolError(f"ping failed: {type(exc).__name__}") from exc
 
 
+def return_idle(conn: sa.Connection, idle_since: float) -> None:
+    """Give back to the pool a connection kept out of it while unused since `idle_since`
+    (time.monotonic()): its next checkout pings it as one that sat in the pool that long."""
+    info = conn.info  # the pool's record of the connection, which outlives this checkout
+    conn.close()
+    info["idle_since"] = idle_since
+
+
 @lru_cache
 def get_engine() -> Engine:
     return create_db_engine(get_settings().database_url)

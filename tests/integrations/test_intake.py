@@ -247,3 +247,40 @@ def test_a_batch_is_one_statement_in_autocommit_on_postgresql_and_a_write_transa
         assert statements == [("BEGIN IMMEDIATE", False), ("INSERT INTO", False)]
         assert commits == [True]
     assert scratch.rows("SELECT count(*) FROM webhook_inbox") == [(5,)]
+
+
+@pytest.mark.postgres_only
+def test_batches_in_quick_succession_keep_one_connection_and_one_left_idle_is_checked_again(
+    scratch, engine
+):
+    """The intake keeps its autocommit connection between batches that follow each other within
+    the pool's ping interval (no checkout, no switch to autocommit each time). One idle longer goes
+    back to the pool as idle that long, so the next checkout pings it: a connection the database
+    dropped meanwhile is replaced and the delivery is stored."""
+    from tests.test_db_pool import terminate
+
+    deliveries = order_deliveries(3, first_order_id=960_000_000, prefix="held")
+    intake = Intake(engine=engine)
+    with _loop() as loop:  # the store's secrets read once and cached, as by an earlier delivery
+        intake.check([_pending(loop, _values(deliveries[0]))])
+    checkouts: list[int] = []
+    sa.event.listen(engine, "checkout", lambda *_args: checkouts.append(1))
+    backends: list[int] = []
+    with _loop() as loop:
+        for delivery in deliveries[:2]:
+            batch = [_pending(loop, _values(delivery))]
+            intake.store_batch(batch)
+            assert batch[0].outcome.body["status"] == "received"
+            backends.append(intake._held.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+    assert len(checkouts) == 1, "the second batch used the connection the first one took"
+    assert backends[0] == backends[1]
+
+    terminate(scratch.url, backends[0])  # the database drops it while the intake is idle …
+    time.sleep(1.1)  # … for longer than the ping interval (1 s by default)
+    with _loop() as loop:
+        batch = [_pending(loop, _values(deliveries[2]))]
+        intake.store_batch(batch)
+    assert batch[0].outcome.body["status"] == "received", "stored on a live connection"
+    assert len(checkouts) == 2
+    assert intake._held.execute(sa.text("SELECT pg_backend_pid()")).scalar_one() != backends[0]
+    assert scratch.rows("SELECT count(*) FROM webhook_inbox") == [(3,)]
