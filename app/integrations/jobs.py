@@ -140,8 +140,8 @@ class FloodYield:
     At a 大促 peak the servers' first duty is answering storefronts: a delivery answered late is
     sent again (more load), and a storefront that keeps failing drops the subscription. Stored
     deliveries are durable; they are processed at this share while the flood lasts and at full
-    speed once it passes. A lower CPU priority alone does not do this: about half of processing's
-    cost is the database working for it, at full priority (docs/performance.md, stop 27).
+    speed once it passes. A lower CPU priority had not done this (docs/performance.md, stops 26
+    and 27): the worker still took half a core during a flood.
 
     The arrival rate is read from the inbox's newest id, at most once a `SAMPLE_SECONDS`."""
 
