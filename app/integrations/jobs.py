@@ -141,7 +141,7 @@ class FloodYield:
     sent again (more load), and a storefront that keeps failing drops the subscription. Stored
     deliveries are durable; they are processed at this share while the flood lasts and at full
     speed once it passes. A lower CPU priority had not done this (docs/performance.md, stops 26
-    and 27): the worker still took half a core during a flood.
+    and 27): the two workers still took half a core during a flood.
 
     The arrival rate is read from the inbox's newest id, at most once a `SAMPLE_SECONDS`."""
 
