@@ -9,6 +9,7 @@ Components come from the daily rollup where it is fresh and from the live tables
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,8 +26,6 @@ __all__ = ["AREAS", "KPIS", "UNITS", "Figures", "KpiDef", "KpiValue", "Scope", "
 
 # Histograms kept per day too (the heat map's weekday × hour).
 DAILY_HISTOGRAMS = frozenset({"inbound_hour"})
-# Component → the family computing it (filled on first use).
-_FAMILY_OF: dict[str, Any] = {}
 
 
 def families() -> tuple[Any, ...]:
@@ -35,12 +34,15 @@ def families() -> tuple[Any, ...]:
     return kpis_sales.FAMILIES + kpis_service.FAMILIES + kpis_feedback.FAMILIES
 
 
+@functools.cache
+def _family_map() -> dict[str, Any]:
+    """Component → the family computing it, built whole on first use. (A dict filled in place was
+    seen half-filled by a request in another thread: KeyError, a 500 on /reports/me/targets.)"""
+    return {name: fam for fam in families() for name in fam.components}
+
+
 def family_of(component: str) -> Any:
-    if not _FAMILY_OF:
-        for fam in families():
-            for component_name in fam.components:
-                _FAMILY_OF[component_name] = fam
-    return _FAMILY_OF[component]
+    return _family_map()[component]
 
 
 def families_for(keys: Iterable[str]) -> list[Any]:

@@ -422,3 +422,43 @@ def test_every_drill_down_lists_rows_on_this_engine(db):
     for key, kpi in KPIS.items():
         if kpi.drill:
             assert drill.spec_for(key).key == kpi.drill
+
+
+def test_requests_in_several_threads_find_every_family_on_first_use(monkeypatch):
+    """The component → family map is built whole before anyone reads it: a request arriving while
+    another thread builds it (slowly here) finds every component, never a half-filled map. (The
+    map filled in place gave KeyError: a 500 on /reports/me/targets in a browser test.)"""
+    import threading
+    import time
+
+    real = kpis.families()
+    first_started = threading.Event()
+
+    def slow_families():  # the families one by one, a moment apart
+        for fam in real:
+            first_started.set()
+            yield fam
+            time.sleep(0.01)
+
+    monkeypatch.setattr(kpis, "families", slow_families)
+    kpis._family_map.cache_clear()
+    last = real[-1].components[0]
+    found: dict[str, object] = {}
+    errors: list[BaseException] = []
+
+    def look(name: str) -> None:
+        try:
+            found[name] = kpis.family_of(last)
+        except BaseException as exc:  # noqa: BLE001 - what a request would have raised
+            errors.append(exc)
+
+    first = threading.Thread(target=look, args=("first",))
+    first.start()
+    assert first_started.wait(10)
+    second = threading.Thread(target=look, args=("second",))
+    second.start()
+    first.join(10)
+    second.join(10)
+    kpis._family_map.cache_clear()
+    assert errors == []
+    assert found == {"first": real[-1], "second": real[-1]}
